@@ -1,0 +1,1 @@
+"""Route-detour optimisation core for occasional drivers. Pure Python: never imports Django."""
