@@ -1,0 +1,19 @@
+"""The Celery application; workers consume the matching, notifications and default queues."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings.prod")
+
+app = Celery("parcels")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("matching", "notifications", "default")]
+app.autodiscover_tasks()
+
+
+@app.task(name="core.ping")
+def ping() -> str:
+    """Answer ``pong``: lets tests and operators check a worker consumes the queue."""
+    return "pong"

@@ -1,0 +1,88 @@
+"""Reads that report on the service itself."""
+
+from typing import TypedDict
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+class CheckResult(TypedDict, total=False):
+    status: str  # "ok" or "error"
+    detail: str
+    version: str
+    pending: int
+
+
+class HealthReport(TypedDict):
+    status: str
+    checks: dict[str, CheckResult]
+
+
+def _error(exc: BaseException) -> CheckResult:
+    # First line only: enough to name the cause, never a stack trace.
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return {"status": "error", "detail": f"{type(exc).__name__}: {message}"[:300]}
+
+
+def _check_database() -> CheckResult:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return _error(exc)
+    return {"status": "ok"}
+
+
+def _check_postgis() -> CheckResult:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT postgis_lib_version()")
+            (version,) = cursor.fetchone()
+    except DatabaseError as exc:
+        return _error(exc)
+    return {"status": "ok", "version": str(version)}
+
+
+def _check_migrations() -> CheckResult:
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        return _error(exc)
+    if plan:
+        return {
+            "status": "error",
+            "detail": f"{len(plan)} migration(s) not applied",
+            "pending": len(plan),
+        }
+    return {"status": "ok", "pending": 0}
+
+
+def _check_redis() -> CheckResult:
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
+        client.ping()
+    except redis.RedisError as exc:
+        return _error(exc)
+    return {"status": "ok"}
+
+
+def health_report() -> HealthReport:
+    """Check the database, PostGIS, pending migrations and Redis; never raises."""
+    checks: dict[str, CheckResult] = {"database": _check_database()}
+    if checks["database"]["status"] == "ok":
+        checks["postgis"] = _check_postgis()
+        checks["migrations"] = _check_migrations()
+    else:
+        unreachable: CheckResult = {"status": "error", "detail": "database unreachable"}
+        checks["postgis"] = unreachable
+        checks["migrations"] = unreachable
+    checks["redis"] = _check_redis()
+    ok = all(check["status"] == "ok" for check in checks.values())
+    return {"status": "ok" if ok else "error", "checks": checks}

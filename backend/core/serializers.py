@@ -1,0 +1,16 @@
+from rest_framework import serializers
+
+
+class HealthCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    detail = serializers.CharField(required=False, help_text="The cause, when the check failed.")
+    version = serializers.CharField(required=False, help_text="PostGIS library version.")
+    pending = serializers.IntegerField(required=False, help_text="Unapplied migrations.")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    checks = serializers.DictField(
+        child=HealthCheckSerializer(),
+        help_text="One entry each for database, postgis, migrations and redis.",
+    )
