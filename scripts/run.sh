@@ -22,6 +22,7 @@ stop_all() {
   echo "Stopping the API, the worker and beat (the database and Redis keep running: make stop)."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
+  exit 0
 }
 trap stop_all INT TERM EXIT
 

@@ -49,6 +49,12 @@ as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A free port from $1 upwards: another program may already hold the default one.
+free_port() {
+  local port=$1
+  while port_in_use "$port"; do port=$((port + 1)); done
+  echo "$port"
+}
 
 if [ "$LOCAL_POSTGRES" = 1 ]; then
   mkdir -p "$PGDATA_DIR" "$PGLOG_DIR"
@@ -81,7 +87,11 @@ CONF
   if as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
   else
-    port_in_use "$PG_PORT" && die "port $PG_PORT is taken by another program (set PG_PORT)"
+    if port_in_use "$PG_PORT"; then
+      PG_PORT="$(free_port "$PG_PORT")"
+      log "The PostgreSQL port is taken by another program: using $PG_PORT"
+    fi
+    echo "$PG_PORT" > "$ROOT/.local/postgres/port"
     log "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG_DIR/postgres.log" -w -t 60 \
       -o "-p $PG_PORT" start >/dev/null
@@ -91,17 +101,21 @@ CONF
     log "Creating database $PGDATABASE_NAME"
     "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U "$PGUSER_NAME" "$PGDATABASE_NAME"
   fi
-  "$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PGUSER_NAME" -d "$PGDATABASE_NAME" \
+  PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PGUSER_NAME" -d "$PGDATABASE_NAME" \
     -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 fi
 
 # --- Redis ------------------------------------------------------------------------------------
 if [ "$LOCAL_REDIS" = 1 ]; then
   mkdir -p "$REDIS_DIR"
-  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+  if [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; then
     log "Redis already running on 127.0.0.1:$REDIS_PORT"
   else
-    port_in_use "$REDIS_PORT" && die "port $REDIS_PORT is taken by another program (set REDIS_PORT)"
+    if port_in_use "$REDIS_PORT"; then
+      REDIS_PORT="$(free_port "$REDIS_PORT")"
+      log "The Redis port is taken by another program: using $REDIS_PORT"
+    fi
+    echo "$REDIS_PORT" > "$REDIS_DIR/port"
     log "Starting Redis on 127.0.0.1:$REDIS_PORT"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" --daemonize yes \
       --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
@@ -113,6 +127,15 @@ if [ "$LOCAL_REDIS" = 1 ]; then
     done
   fi
 fi
+
+# Record where the local servers are, so that `manage.py`, Celery and the tests find them.
+local_urls
+mkdir -p .local
+{
+  echo "# Written by scripts/setup.sh: where this checkout's servers are."
+  echo "DATABASE_URL=$DATABASE_URL"
+  echo "REDIS_URL=$REDIS_URL"
+} > .local/env
 
 # --- schema -----------------------------------------------------------------------------------
 log "Applying migrations"

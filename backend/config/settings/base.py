@@ -12,6 +12,9 @@ import environ
 ROOT_DIR = Path(__file__).resolve().parents[3]
 
 env = environ.Env()
+# Written by the set-up: where this checkout's local servers are. Real environment variables win.
+if (ROOT_DIR / ".local" / "env").is_file():
+    env.read_env(str(ROOT_DIR / ".local" / "env"), overwrite=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
