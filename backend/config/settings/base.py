@@ -4,6 +4,7 @@ Secure by default: DEBUG is off, and only ``dev`` and ``test`` relax anything.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "backend.core",
     "backend.accounts",
+    "backend.stores",
+    "backend.deliveries",
+    "backend.matching",
+    "rest_framework_simplejwt.token_blacklist",
 ]
 
 AUTH_USER_MODEL = "accounts.User"
@@ -123,11 +128,26 @@ MEDIA_URL = "media/"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.NewestFirstPagination",
+    "EXCEPTION_HANDLER": "backend.core.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="60/min"),
+        "user": env.str("THROTTLE_USER", default="600/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -143,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "backend.deliveries.models.RequestState",
+        "OfferStateEnum": "backend.matching.models.OfferState",
+        "TripStateEnum": "backend.matching.models.Trip.State",
+    },
 }
 
 # Celery: Redis as broker. Queues: matching, notifications, default.
@@ -185,6 +210,18 @@ LOGGING: dict[str, Any] = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
 }
+
+# Product rules that operations may tune.
+EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))
+CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
+
+# Travel times for matching: straight line × circuity at a constant speed, unless a road network
+# provider is configured.
+ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=30.0)
+ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)

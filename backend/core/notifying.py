@@ -1,0 +1,17 @@
+"""The one door from the domain apps to the notifications app."""
+
+from typing import Any
+
+
+def notify_user(
+    *,
+    user_id: int,
+    event: str,
+    payload: dict[str, Any],
+    ttl_s: int | None = None,
+    collapse_key: str | None = None,
+) -> None:
+    """Write the user's inbox row and queue the push, inside the caller's transaction."""
+    from notifications.services import notify
+
+    notify(user_id=user_id, event=event, payload=payload, ttl_s=ttl_s, collapse_key=collapse_key)

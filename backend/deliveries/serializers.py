@@ -1,0 +1,239 @@
+"""Shapes of a delivery request, one per audience, so private fields cannot slip through:
+
+- the customer sees everything but the pickup code;
+- the assigned driver sees the exact address, phone, notes and pickup code, never the
+  delivery code;
+- a driver who is only offered the request sees the store, the parcels, the window, the fee and
+  the drop-off area (about 1 km), nothing that identifies the customer;
+- the store's staff and managers see everything but the delivery code.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from backend.accounts.models import User
+from backend.core.fields import LatLngField
+from backend.deliveries.models import DeliveryRequest, Parcel, Rating
+
+phone_validator = RegexValidator(r"^\+?[0-9 ()\-.]{6,32}$", "Enter a phone number.")
+code_validator = RegexValidator(r"^[0-9]{6}$", "A code is six digits.")
+
+
+class ParcelSerializer(serializers.ModelSerializer):
+    weight_kg = serializers.DecimalField(
+        max_digits=6, decimal_places=1, min_value=Decimal("0.1"), max_value=Decimal(1000)
+    )
+    volume_l = serializers.DecimalField(
+        max_digits=7, decimal_places=1, min_value=Decimal("0.1"), max_value=Decimal(10000)
+    )
+    longest_side_cm = serializers.IntegerField(min_value=1, max_value=400)
+
+    class Meta:
+        model = Parcel
+        fields = ["description", "weight_kg", "volume_l", "longest_side_cm", "fragile"]
+
+
+class StoreRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    location = LatLngField()
+
+
+class DriverPublicSerializer(serializers.Serializer):
+    """What a customer learns about their driver: a first name, the vehicle and the rating."""
+
+    id = serializers.IntegerField()
+    first_name = serializers.SerializerMethodField()
+    vehicle_type = serializers.SerializerMethodField()
+    rating_avg = serializers.SerializerMethodField()
+
+    def get_first_name(self, user: User) -> str:
+        return (user.full_name or "").split(" ")[0]
+
+    def get_vehicle_type(self, user: User) -> str | None:
+        profile = getattr(user, "driver_profile", None)
+        return profile.vehicle_type if profile else None
+
+    def get_rating_avg(self, user: User) -> float | None:
+        profile = getattr(user, "driver_profile", None)
+        return float(profile.rating_avg) if profile and profile.rating_avg is not None else None
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    store_id = serializers.IntegerField(min_value=1)
+    order_reference = serializers.CharField(max_length=64)
+    dropoff_address = serializers.CharField(max_length=255)
+    dropoff = LatLngField()
+    contact_phone = serializers.CharField(max_length=32, validators=[phone_validator])
+    access_notes = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    parcels = ParcelSerializer(many=True, allow_empty=False, max_length=10)
+
+
+class _RequestBaseSerializer(serializers.ModelSerializer):
+    store = StoreRefSerializer()
+    parcels = ParcelSerializer(many=True)
+
+    BASE_FIELDS = [
+        "id",
+        "store",
+        "parcels",
+        "window_start",
+        "window_end",
+        "fee_eur",
+        "state",
+        "created_at",
+    ]
+
+
+class RequestCustomerSerializer(_RequestBaseSerializer):
+    dropoff = LatLngField(source="dropoff_point")
+    driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
+
+    class Meta:
+        model = DeliveryRequest
+        fields = [
+            *_RequestBaseSerializer.BASE_FIELDS,
+            "order_reference",
+            "dropoff_address",
+            "dropoff",
+            "contact_phone",
+            "access_notes",
+            "delivery_code",
+            "driver",
+            "first_response_at",
+            "assigned_at",
+            "picked_up_at",
+            "delivered_at",
+            "cancelled_by",
+            "cancel_reason",
+            "review_required",
+        ]
+
+
+class RequestDriverSerializer(_RequestBaseSerializer):
+    """For the assigned driver only."""
+
+    dropoff = LatLngField(source="dropoff_point")
+    customer_first_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeliveryRequest
+        fields = [
+            *_RequestBaseSerializer.BASE_FIELDS,
+            "dropoff_address",
+            "dropoff",
+            "contact_phone",
+            "access_notes",
+            "pickup_code",
+            "customer_first_name",
+            "assigned_at",
+            "picked_up_at",
+            "delivered_at",
+            "review_required",
+        ]
+
+    def get_customer_first_name(self, request: DeliveryRequest) -> str:
+        return (request.customer.full_name or "").split(" ")[0]
+
+
+class RequestOfferedSerializer(_RequestBaseSerializer):
+    """For a driver who is offered the request: no address, phone, notes or codes."""
+
+    dropoff_area = LatLngField(
+        source="dropoff_point", precision=2, help_text="The drop-off rounded to about 1 km."
+    )
+
+    class Meta:
+        model = DeliveryRequest
+        fields = [*_RequestBaseSerializer.BASE_FIELDS, "dropoff_area"]
+
+
+class RequestManagerSerializer(_RequestBaseSerializer):
+    dropoff = LatLngField(source="dropoff_point")
+    driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
+    customer_name = serializers.CharField(source="customer.full_name")
+
+    class Meta:
+        model = DeliveryRequest
+        fields = [
+            *_RequestBaseSerializer.BASE_FIELDS,
+            "order_reference",
+            "dropoff_address",
+            "dropoff",
+            "contact_phone",
+            "access_notes",
+            "pickup_code",
+            "customer_name",
+            "driver",
+            "first_response_at",
+            "assigned_at",
+            "picked_up_at",
+            "delivered_at",
+            "closed_at",
+            "cancelled_by",
+            "cancel_reason",
+            "review_required",
+            "review_reason",
+            "proof",
+            "pickup_code_attempts",
+            "delivery_code_attempts",
+        ]
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class PickupInputSerializer(serializers.Serializer):
+    pickup_code = serializers.CharField(max_length=6, validators=[code_validator])
+
+
+class DeliverInputSerializer(serializers.Serializer):
+    delivery_code = serializers.CharField(max_length=6, validators=[code_validator], required=False)
+    photo = serializers.ImageField(required=False, help_text="Multipart upload, at most 10 MB.")
+
+    def validate_photo(self, photo: Any) -> Any:
+        if photo.size > 10 * 1024 * 1024:
+            raise serializers.ValidationError("The photo must be at most 10 MB.")
+        return photo
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("delivery_code" in attrs) == ("photo" in attrs):
+            raise serializers.ValidationError(
+                {"delivery_code": "Give either the customer's code or a photo."}
+            )
+        return attrs
+
+
+class PositionSerializer(serializers.Serializer):
+    position = LatLngField()
+    recorded_at = serializers.DateTimeField(read_only=True)
+
+
+class RatingInputSerializer(serializers.Serializer):
+    stars = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Rating
+        fields = ["request", "direction", "stars", "comment", "created_at"]
+
+
+class ChooseInputSerializer(serializers.Serializer):
+    offer_id = serializers.IntegerField(min_value=1)
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    unlock_codes = serializers.BooleanField(
+        default=True, help_text="Reset the wrong-code counters so the driver can try again."
+    )

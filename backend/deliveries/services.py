@@ -1,0 +1,413 @@
+"""Writes on delivery requests: posting, cancelling, the handover steps, ratings."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Avg, Count
+from django.utils import timezone
+
+from backend.accounts.models import DriverProfile, User
+from backend.core.errors import InvalidInput, NotAllowed
+from backend.core.notifying import notify_user
+from backend.deliveries.errors import AlreadyRated, InvalidTransition, StepLocked, WrongCode
+from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating, RequestState
+from backend.deliveries.states import request_move
+from backend.stores.models import Store, StoreMembership
+
+MIN_WINDOW = timedelta(minutes=30)
+MAX_AHEAD = timedelta(days=7)
+# Clock skew between a phone and the server: a window starting a minute ago is still "now".
+CLOCK_TOLERANCE = timedelta(minutes=2)
+MAX_PARCELS = 10
+
+
+@dataclass(frozen=True)
+class ParcelInput:
+    weight_kg: Decimal
+    volume_l: Decimal
+    longest_side_cm: int
+    fragile: bool = False
+    description: str = ""
+
+
+def _check_window(*, start: datetime, end: datetime) -> None:
+    now = timezone.now()
+    if start < now - CLOCK_TOLERANCE:
+        raise InvalidInput("window_start", "The delivery window must start in the future.")
+    if end <= start:
+        raise InvalidInput("window_end", "The window must end after it starts.")
+    if end - start < MIN_WINDOW:
+        raise InvalidInput("window_end", "The delivery window must be at least 30 minutes long.")
+    if end > now + MAX_AHEAD:
+        raise InvalidInput("window_end", "The delivery window must end within 7 days.")
+
+
+def _check_parcels(*, store: Store, parcels: list[ParcelInput]) -> None:
+    if not parcels:
+        raise InvalidInput("parcels", "At least one parcel is required.")
+    if len(parcels) > MAX_PARCELS:
+        raise InvalidInput("parcels", f"At most {MAX_PARCELS} parcels per request.")
+    for index, parcel in enumerate(parcels):
+        if parcel.weight_kg > store.max_parcel_weight_kg:
+            raise InvalidInput(
+                f"parcels[{index}].weight_kg",
+                f"This store takes parcels up to {store.max_parcel_weight_kg} kg.",
+            )
+        if parcel.volume_l > store.max_parcel_volume_l:
+            raise InvalidInput(
+                f"parcels[{index}].volume_l",
+                f"This store takes parcels up to {store.max_parcel_volume_l} l.",
+            )
+        if parcel.longest_side_cm > store.max_parcel_length_cm:
+            raise InvalidInput(
+                f"parcels[{index}].longest_side_cm",
+                f"This store takes parcels up to {store.max_parcel_length_cm} cm long.",
+            )
+
+
+@transaction.atomic
+def request_create(
+    *,
+    customer: User,
+    store_id: int,
+    order_reference: str,
+    dropoff_address: str,
+    dropoff_point: Point,
+    contact_phone: str,
+    window_start: datetime,
+    window_end: datetime,
+    parcels: list[ParcelInput],
+    access_notes: str = "",
+) -> DeliveryRequest:
+    """Post a delivery request; it starts open and is matched after commit.
+
+    Raises InvalidInput naming the field: unknown store, drop-off outside the store's service
+    area, a window in the past, reversed, too short or too far ahead, parcels too big.
+    """
+    store = (
+        Store.objects.annotate(dropoff_distance=Distance("location", dropoff_point))
+        .filter(pk=store_id)
+        .first()
+    )
+    if store is None:
+        raise InvalidInput("store_id", "Unknown store.")
+    distance_m = store.dropoff_distance.m  # type: ignore[attr-defined]
+    if distance_m > store.service_radius_m:
+        raise InvalidInput(
+            "dropoff_point",
+            f"The drop-off is {distance_m / 1000:.1f} km from the store; this store delivers "
+            f"within {store.service_radius_m / 1000:.1f} km.",
+        )
+    _check_window(start=window_start, end=window_end)
+    _check_parcels(store=store, parcels=parcels)
+    request = DeliveryRequest.objects.create(
+        store=store,
+        customer=customer,
+        order_reference=order_reference,
+        dropoff_address=dropoff_address,
+        dropoff_point=dropoff_point,
+        contact_phone=contact_phone,
+        access_notes=access_notes,
+        window_start=window_start,
+        window_end=window_end,
+        # The quoted fee assumes a detour of the one-way distance; offers may pay more.
+        fee_eur=store.fee_for_detour_eur(distance_m),
+    )
+    Parcel.objects.bulk_create(
+        Parcel(
+            request=request,
+            weight_kg=parcel.weight_kg,
+            volume_l=parcel.volume_l,
+            longest_side_cm=parcel.longest_side_cm,
+            fragile=parcel.fragile,
+            description=parcel.description,
+        )
+        for parcel in parcels
+    )
+    from backend.matching.tasks import enqueue_match_request
+
+    enqueue_match_request(request_id=request.pk, store_id=store.pk)
+    return request
+
+
+def _locked_request(request_id: int) -> DeliveryRequest:
+    return DeliveryRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
+
+
+@transaction.atomic
+def request_cancel(*, request_id: int, by: str, reason: str = "") -> DeliveryRequest:
+    """Cancel an open or assigned request (customer, store or system). Offers are withdrawn
+    and the driver told. Raises InvalidTransition once the parcel is picked up."""
+    from backend.matching.services import request_release
+
+    request = _locked_request(request_id)
+    driver_id = request.assigned_driver_id
+    fields = request_move(request, RequestState.CANCELLED)
+    request.cancelled_by = by
+    request.cancel_reason = reason[:300]
+    request.save(update_fields=[*fields, "cancelled_by", "cancel_reason"])
+    request_release(request_id=request.pk, reason="cancelled")
+    if by != DeliveryRequest.CancelledBy.CUSTOMER:
+        notify_user(
+            user_id=request.customer_id,
+            event="request.cancelled",
+            payload={"request_id": request.pk, "reason": request.cancel_reason},
+        )
+    if driver_id is not None:
+        notify_user(
+            user_id=driver_id,
+            event="offer.withdrawn",
+            payload={"request_id": request.pk},
+            collapse_key=f"request-{request.pk}",
+        )
+    return request
+
+
+def _check_code(
+    *, request: DeliveryRequest, given: str, expected: str, attempts_field: str, field: str
+) -> bool:
+    """Compare in constant time; count a wrong attempt and lock the step at the limit.
+    Returns whether the code was right (the caller raises after saving the count)."""
+    if secrets.compare_digest(given.strip(), expected):
+        return True
+    attempts = getattr(request, attempts_field) + 1
+    setattr(request, attempts_field, attempts)
+    fields = [attempts_field]
+    if attempts >= settings.CODE_MAX_ATTEMPTS:
+        request.review_required = True
+        request.review_reason = f"{settings.CODE_MAX_ATTEMPTS} wrong {field.replace('_', ' ')}s"
+        fields += ["review_required", "review_reason"]
+    request.save(update_fields=fields)
+    return False
+
+
+def _driver_step(*, request_id: int, driver: User, attempts_field: str) -> DeliveryRequest:
+    request = _locked_request(request_id)
+    if request.assigned_driver_id != driver.pk:
+        raise NotAllowed("Only the assigned driver can do this.")
+    if getattr(request, attempts_field) >= settings.CODE_MAX_ATTEMPTS:
+        raise StepLocked()
+    return request
+
+
+def request_pickup(*, request_id: int, driver: User, pickup_code: str) -> DeliveryRequest:
+    """The assigned driver collects the parcel with the store's pickup code.
+    Raises NotAllowed, InvalidTransition, WrongCode (attempt counted), StepLocked."""
+    with transaction.atomic():
+        request = _driver_step(
+            request_id=request_id, driver=driver, attempts_field="pickup_code_attempts"
+        )
+        if request.state != RequestState.ASSIGNED:
+            raise InvalidTransition(f"A request that is {request.state} cannot be picked up.")
+        ok = _check_code(
+            request=request,
+            given=pickup_code,
+            expected=request.pickup_code,
+            attempts_field="pickup_code_attempts",
+            field="pickup_code",
+        )
+        if ok:
+            request.save(update_fields=request_move(request, RequestState.PICKED_UP))
+            notify_user(
+                user_id=request.customer_id,
+                event="request.picked_up",
+                payload={"request_id": request.pk},
+            )
+    if not ok:
+        raise _wrong_code(request, "pickup_code", request.pickup_code_attempts)
+    return request
+
+
+def _wrong_code(request: DeliveryRequest, field: str, attempts: int) -> Exception:
+    left = settings.CODE_MAX_ATTEMPTS - attempts
+    return StepLocked() if left <= 0 else WrongCode(field, left)
+
+
+def request_deliver(
+    *,
+    request_id: int,
+    driver: User,
+    delivery_code: str | None = None,
+    photo: UploadedFile | None = None,
+) -> DeliveryRequest:
+    """Hand the parcel over: with the customer's code, or with a photo flagged for the store's
+    review when the customer cannot give it. Books the driver's earning.
+    Raises NotAllowed, InvalidTransition, InvalidInput, WrongCode, StepLocked."""
+    if (delivery_code is None) == (photo is None):
+        raise InvalidInput("delivery_code", "Give either the customer's code or a photo.")
+    with transaction.atomic():
+        request = _driver_step(
+            request_id=request_id, driver=driver, attempts_field="delivery_code_attempts"
+        )
+        if request.state != RequestState.PICKED_UP:
+            raise InvalidTransition(f"A request that is {request.state} cannot be delivered.")
+        if delivery_code is not None:
+            ok = _check_code(
+                request=request,
+                given=delivery_code,
+                expected=request.delivery_code,
+                attempts_field="delivery_code_attempts",
+                field="delivery_code",
+            )
+            proof = DeliveryRequest.Proof.CODE
+        else:
+            ok, proof = True, DeliveryRequest.Proof.PHOTO
+        if ok:
+            fields = request_move(request, RequestState.DELIVERED)
+            request.proof = proof
+            fields.append("proof")
+            if photo is not None:
+                request.proof_photo.save(f"request-{request.pk}.jpg", photo, save=False)
+                request.review_required = True
+                request.review_reason = "Delivered with a photo, without the customer's code"
+                fields += ["proof_photo", "review_required", "review_reason"]
+            request.save(update_fields=fields)
+            _book_earning(request)
+            _notify_delivered(request)
+    if not ok:
+        raise _wrong_code(request, "delivery_code", request.delivery_code_attempts)
+    return request
+
+
+def _book_earning(request: DeliveryRequest) -> None:
+    from backend.matching.selectors import selected_offer_fee_eur
+
+    Earning.objects.create(
+        driver_id=request.assigned_driver_id,
+        request=request,
+        amount_eur=selected_offer_fee_eur(request_id=request.pk),
+    )
+
+
+def _notify_delivered(request: DeliveryRequest) -> None:
+    payload = {"request_id": request.pk}
+    notify_user(user_id=request.customer_id, event="request.delivered", payload=payload)
+    notify_user(user_id=request.customer_id, event="request.rate", payload=payload)
+    staff = StoreMembership.objects.filter(store_id=request.store_id).values_list(
+        "user_id", flat=True
+    )
+    for user_id in staff:
+        notify_user(user_id=user_id, event="store.request_delivered", payload=payload)
+
+
+ARRIVING_SOON_M = 1000
+
+
+@transaction.atomic
+def position_update(*, request_id: int, driver: User, point: Point) -> DeliveryRequest:
+    """The assigned driver's live position while the delivery is under way; the customer is
+    told once when the driver comes within 1 km. Raises NotAllowed, InvalidTransition."""
+    request = _locked_request(request_id)
+    if request.assigned_driver_id != driver.pk:
+        raise NotAllowed("Only the assigned driver can share a position for this delivery.")
+    if request.state != RequestState.PICKED_UP:
+        raise InvalidTransition("Positions are shared only while the parcel is on its way.")
+    request.driver_position = point
+    request.driver_position_at = timezone.now()
+    fields = ["driver_position", "driver_position_at"]
+    if (
+        request.arriving_notified_at is None
+        and DeliveryRequest.objects.filter(
+            pk=request.pk, dropoff_point__dwithin=(point, D(m=ARRIVING_SOON_M))
+        ).exists()
+    ):
+        request.arriving_notified_at = request.driver_position_at
+        fields.append("arriving_notified_at")
+        notify_user(
+            user_id=request.customer_id,
+            event="request.arriving_soon",
+            payload={"request_id": request.pk},
+        )
+    request.save(update_fields=fields)
+    return request
+
+
+@transaction.atomic
+def rating_create(*, request_id: int, rater: User, stars: int, comment: str = "") -> Rating:
+    """Rate the other side of a delivered request, once. Raises NotAllowed, InvalidTransition,
+    AlreadyRated."""
+    request = _locked_request(request_id)
+    if request.state != RequestState.DELIVERED:
+        raise InvalidTransition("Only a delivered request can be rated.")
+    if rater.pk == request.customer_id:
+        direction, ratee_id = Rating.Direction.CUSTOMER_TO_DRIVER, request.assigned_driver_id
+    elif rater.pk == request.assigned_driver_id:
+        direction, ratee_id = Rating.Direction.DRIVER_TO_CUSTOMER, request.customer_id
+    else:
+        raise NotAllowed("Only the customer and the driver of this delivery can rate it.")
+    if Rating.objects.filter(request=request, direction=direction).exists():
+        raise AlreadyRated()
+    rating = Rating.objects.create(
+        request=request,
+        direction=direction,
+        rater=rater,
+        ratee_id=ratee_id,
+        stars=stars,
+        comment=comment,
+    )
+    if direction == Rating.Direction.CUSTOMER_TO_DRIVER:
+        summary = Rating.objects.filter(
+            ratee_id=ratee_id, direction=Rating.Direction.CUSTOMER_TO_DRIVER
+        ).aggregate(avg=Avg("stars"), count=Count("id"))
+        DriverProfile.objects.filter(user_id=ratee_id).update(
+            rating_avg=Decimal(summary["avg"]).quantize(Decimal("0.01")),
+            rating_count=summary["count"],
+        )
+    return rating
+
+
+def requests_anonymise_for_customer(*, customer_id: int) -> None:
+    """For an account being deleted: cancel what is not under way, erase the address, phone
+    and notes, keep a coarse drop-off point (about 1 km) for the store's statistics.
+    Raises AccountHasActiveDeliveries when a parcel is on its way to this customer."""
+    from backend.accounts.services import AccountHasActiveDeliveries
+
+    requests = DeliveryRequest.objects.select_for_update().filter(customer_id=customer_id)
+    if requests.filter(state=RequestState.PICKED_UP).exists():
+        raise AccountHasActiveDeliveries()
+    for request_id in requests.filter(
+        state__in=[RequestState.OPEN, RequestState.ASSIGNED]
+    ).values_list("pk", flat=True):
+        request_cancel(
+            request_id=request_id, by=DeliveryRequest.CancelledBy.CUSTOMER, reason="Account deleted"
+        )
+    for request in requests:
+        request.dropoff_point = Point(
+            round(request.dropoff_point.x, 2), round(request.dropoff_point.y, 2), srid=4326
+        )
+        request.dropoff_address = ""
+        request.contact_phone = ""
+        request.access_notes = ""
+        request.order_reference = ""
+        request.save(
+            update_fields=[
+                "dropoff_point",
+                "dropoff_address",
+                "contact_phone",
+                "access_notes",
+                "order_reference",
+            ]
+        )
+
+
+@transaction.atomic
+def request_review_close(*, request_id: int, unlock_codes: bool = True) -> DeliveryRequest:
+    """The store has looked at a flagged request (locked codes or a photo proof)."""
+    request = _locked_request(request_id)
+    request.review_required = False
+    request.review_reason = ""
+    fields = ["review_required", "review_reason"]
+    if unlock_codes:
+        request.pickup_code_attempts = 0
+        request.delivery_code_attempts = 0
+        fields += ["pickup_code_attempts", "delivery_code_attempts"]
+    request.save(update_fields=fields)
+    return request

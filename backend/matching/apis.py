@@ -1,0 +1,218 @@
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.errors import DomainError
+from backend.core.idempotency import idempotent
+from backend.deliveries.models import DeliveryRequest
+from backend.matching import selectors, services
+from backend.matching.filters import OfferFilter, TripFilter
+from backend.matching.models import CommuteProfile, Trip
+from backend.matching.serializers import (
+    CommuteProfileSerializer,
+    OfferSerializer,
+    OpportunitySerializer,
+    ResponderSerializer,
+    TripCreateSerializer,
+    TripSerializer,
+)
+
+
+class TripListCreateApi(generics.ListAPIView):
+    serializer_class = TripSerializer
+    filterset_class = TripFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        return selectors.trips_for_driver(driver_id=self.request.user.pk)
+
+    @extend_schema(tags=["trips"], summary="My trips")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["trips"],
+        request=TripCreateSerializer,
+        responses={201: TripSerializer},
+        summary="Declare a drive home from a store",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = TripCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trip = services.trip_create(
+            driver=request.user,
+            max_detour_s=fields.pop("max_detour_min") * 60,  # type: ignore[arg-type]
+            **fields,
+        )
+        return Response(TripSerializer(trip).data, status=status.HTTP_201_CREATED)
+
+
+def _my_trip(request: Request, trip_id: int) -> Trip:
+    return get_object_or_404(Trip.objects.select_related("store"), pk=trip_id, driver=request.user)
+
+
+class TripDetailApi(APIView):
+    @extend_schema(tags=["trips"], responses=TripSerializer, summary="One of my trips")
+    def get(self, request: Request, trip_id: int) -> Response:
+        return Response(TripSerializer(_my_trip(request, trip_id)).data)
+
+
+class TripCancelApi(APIView):
+    @extend_schema(
+        tags=["trips"],
+        request=None,
+        responses=TripSerializer,
+        summary="Cancel a trip that carries nothing",
+    )
+    def post(self, request: Request, trip_id: int) -> Response:
+        _my_trip(request, trip_id)
+        trip = services.trip_cancel(trip_id=trip_id, driver=request.user)  # type: ignore[arg-type]
+        return Response(TripSerializer(trip).data)
+
+
+class TripOpportunitiesApi(generics.ListAPIView):
+    """Open requests that fit this trip, smallest detour first (the "on my way" feed)."""
+
+    serializer_class = OpportunitySerializer
+    pagination_class = None
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        trip = _my_trip(self.request, self.kwargs["trip_id"])
+        return selectors.opportunities_for_trip(trip=trip)[:50]
+
+    @extend_schema(tags=["trips"], summary="Requests on my way, smallest detour first (max 50)")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class TripOpportunityRespondApi(APIView):
+    @extend_schema(
+        tags=["trips"],
+        request=None,
+        responses={201: OfferSerializer},
+        summary="Take a request from my feed",
+    )
+    @idempotent
+    def post(self, request: Request, trip_id: int, request_id: int) -> Response:
+        _my_trip(request, trip_id)
+        offer = services.opportunity_respond(
+            trip_id=trip_id, request_id=request_id, driver=request.user
+        )  # type: ignore[arg-type]
+        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer.pk)
+        return Response(OfferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+
+class OfferListApi(generics.ListAPIView):
+    serializer_class = OfferSerializer
+    filterset_class = OfferFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        return selectors.offers_for_driver(driver_id=self.request.user.pk)
+
+    @extend_schema(tags=["offers"], summary="My offers, newest first")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class OfferDetailApi(APIView):
+    @extend_schema(tags=["offers"], responses=OfferSerializer, summary="One of my offers")
+    def get(self, request: Request, offer_id: int) -> Response:
+        offer = get_object_or_404(
+            selectors.offers_for_driver(driver_id=request.user.pk), pk=offer_id
+        )
+        return Response(OfferSerializer(offer).data)
+
+
+class OfferRespondApi(APIView):
+    @extend_schema(
+        tags=["offers"], request=None, responses=OfferSerializer, summary="Say yes to an offer"
+    )
+    def post(self, request: Request, offer_id: int) -> Response:
+        services.offer_respond(offer_id=offer_id, driver=request.user)  # type: ignore[arg-type]
+        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer_id)
+        return Response(OfferSerializer(offer).data)
+
+
+class OfferDeclineApi(APIView):
+    @extend_schema(
+        tags=["offers"], request=None, responses=OfferSerializer, summary="Say no to an offer"
+    )
+    def post(self, request: Request, offer_id: int) -> Response:
+        services.offer_decline(offer_id=offer_id, driver=request.user)  # type: ignore[arg-type]
+        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer_id)
+        return Response(OfferSerializer(offer).data)
+
+
+class RequestRespondersApi(generics.ListAPIView):
+    serializer_class = ResponderSerializer
+    pagination_class = None
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        get_object_or_404(DeliveryRequest, pk=self.kwargs["request_id"], customer=self.request.user)
+        return selectors.responders_for_request(request_id=self.kwargs["request_id"])
+
+    @extend_schema(
+        tags=["delivery requests"], summary="Drivers who responded to my request, to choose from"
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CommuteProfileTaken(DomainError):
+    code = "commute_profile_exists"
+    default_detail = "You already have a commute profile for this store."
+
+
+class CommuteProfileListCreateApi(generics.ListCreateAPIView):
+    serializer_class = CommuteProfileSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        return CommuteProfile.objects.filter(driver=self.request.user)
+
+    def perform_create(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
+        from backend.stores.selectors import staff_store_ids
+
+        store = serializer.validated_data["store"]
+        if store.pk not in staff_store_ids(user=self.request.user):  # type: ignore[arg-type]
+            from backend.core.errors import InvalidInput
+
+            raise InvalidInput("store", "Commute profiles are for the store's own staff.")
+        try:
+            serializer.save(driver=self.request.user)
+        except IntegrityError as exc:
+            raise CommuteProfileTaken() from exc
+
+    @extend_schema(tags=["trips"], summary="Store staff: create my commute profile")
+    @idempotent
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    @extend_schema(tags=["trips"], summary="My commute profiles")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["trips"])
+class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = CommuteProfileSerializer
+    http_method_names = ["get", "patch", "delete"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        return CommuteProfile.objects.filter(driver=self.request.user)

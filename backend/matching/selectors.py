@@ -1,0 +1,193 @@
+"""Reads for matching: which trips can take a request, which requests fit a trip, offers."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.measure import D
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from backend.deliveries.models import DeliveryRequest, Earning, RequestState
+from backend.matching.models import Offer, OfferState, Trip
+
+
+def speed_m_per_s() -> float:
+    return float(settings.ROUTING_SPEED_KMH) / 3.6
+
+
+def request_totals(*, request_id: int) -> dict[str, Decimal | int]:
+    """Total weight (kg) and volume (l), longest side (cm) and parcel count of a request."""
+    totals = DeliveryRequest.objects.filter(pk=request_id).aggregate(
+        weight_kg=Coalesce(Sum("parcels__weight_kg"), Decimal(0)),
+        volume_l=Coalesce(Sum("parcels__volume_l"), Decimal(0)),
+        longest_cm=Coalesce(Max("parcels__longest_side_cm"), 0),
+        count=Count("parcels"),
+    )
+    return totals
+
+
+def driver_earned_this_year_eur(*, driver_id: int) -> Decimal:
+    year_start = timezone.now().replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = (
+        Earning.objects.filter(driver_id=driver_id, created_at__gte=year_start)
+        .exclude(state=Earning.State.CANCELLED)
+        .aggregate(total=Sum("amount_eur"))["total"]
+    )
+    return total or Decimal(0)
+
+
+def drivers_at_cap_subquery() -> QuerySet[Earning]:
+    """Drivers whose earnings this year reached the cap, as a subquery on ``driver_id``."""
+    year_start = timezone.now().replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (
+        Earning.objects.filter(created_at__gte=year_start)
+        .exclude(state=Earning.State.CANCELLED)
+        .values("driver_id")
+        .annotate(total=Sum("amount_eur"))
+        .filter(total__gte=settings.EARNINGS_YEARLY_CAP_EUR)
+        .values("driver_id")
+    )
+
+
+def straight_detour_m(d_sd: F | float, d_dh: F | float, d_sh: F | float) -> ExpressionWrapper:
+    """Extra straight-line metres of going store → drop-off → home instead of store → home."""
+    return ExpressionWrapper(d_sd + d_dh - d_sh, output_field=FloatField())  # type: ignore[operator]
+
+
+def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
+    """Open requests at the trip's store that fit its capacity, departure and detour budget
+    (straight-line lower bound, so nothing feasible is lost), cheapest detour first.
+
+    Annotates ``detour_m`` and ``detour_s`` (straight line × circuity at the configured speed).
+    """
+    now = timezone.now()
+    remaining_kg = trip.capacity_kg - trip.load_kg
+    remaining_l = trip.capacity_l - trip.load_l
+    budget_m = trip.max_detour_s * speed_m_per_s()
+    store_point = trip.store.location
+    circuity = float(settings.ROUTING_CIRCUITY)
+    reach_s = (trip.direct_m + budget_m) * circuity / speed_m_per_s()
+    declined = Offer.objects.filter(request=OuterRef("pk"), trip=trip, state=OfferState.DECLINED)
+    return (
+        DeliveryRequest.objects.filter(
+            store_id=trip.store_id,
+            state=RequestState.OPEN,
+            # The driver can reach the drop-off inside the window: not before leaving, and no
+            # later than leaving last and driving the whole budget.
+            window_end__gt=max(now, trip.departure_earliest),
+            window_start__lte=trip.departure_latest + timedelta(seconds=reach_s),
+            # The drop-off lies in the disc around the store that holds the whole ellipse.
+            dropoff_point__dwithin=(store_point, D(m=trip.direct_m + budget_m)),
+        )
+        .exclude(customer_id=trip.driver_id)
+        .exclude(Exists(declined))
+        .annotate(
+            weight_kg=Coalesce(Sum("parcels__weight_kg"), Decimal(0)),
+            volume_l=Coalesce(Sum("parcels__volume_l"), Decimal(0)),
+            longest_cm=Coalesce(Max("parcels__longest_side_cm"), 0),
+            d_sd=Distance("dropoff_point", store_point),
+            d_dh=Distance("dropoff_point", trip.destination),
+        )
+        .annotate(straight_m=straight_detour_m(F("d_sd"), F("d_dh"), float(trip.direct_m)))
+        .filter(
+            straight_m__lte=budget_m,
+            weight_kg__lte=remaining_kg,
+            volume_l__lte=remaining_l,
+            longest_cm__lte=trip.max_length_cm,
+        )
+        .annotate(
+            detour_m=ExpressionWrapper(F("straight_m") * circuity, output_field=FloatField()),
+            detour_s=ExpressionWrapper(
+                F("straight_m") * circuity / speed_m_per_s(), output_field=FloatField()
+            ),
+        )
+        .filter(detour_s__lte=trip.max_detour_s)
+        .select_related("store")
+        .prefetch_related("parcels")
+        .order_by("detour_m", "id")
+    )
+
+
+def trips_for_driver(*, driver_id: int) -> QuerySet[Trip]:
+    return Trip.objects.filter(driver_id=driver_id).select_related("store")
+
+
+def offers_for_driver(*, driver_id: int) -> QuerySet[Offer]:
+    return (
+        Offer.objects.filter(trip__driver_id=driver_id)
+        .select_related("request__store", "trip")
+        .prefetch_related("request__parcels")
+    )
+
+
+def responders_for_request(*, request_id: int) -> QuerySet[Offer]:
+    """Offers whose driver responded and may still be chosen."""
+    return (
+        Offer.objects.filter(request_id=request_id, state=OfferState.RESPONDED)
+        .select_related("trip__driver__driver_profile")
+        .order_by("responded_at", "id")
+    )
+
+
+def selected_offer_fee_eur(*, request_id: int) -> Decimal:
+    offer = Offer.objects.filter(request_id=request_id, state=OfferState.SELECTED).first()
+    if offer is None:
+        return DeliveryRequest.objects.values_list("fee_eur", flat=True).get(pk=request_id)
+    return offer.fee_eur
+
+
+def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
+    """Active trips from the request's store that could take it: departure fits the window,
+    room left, driver not the customer, not at the earnings cap, no offer yet for this request,
+    and home H with d(S,D) + d(D,H) ≤ d(S,H) + budget in straight-line metres — a lower bound
+    of the real detour, so no feasible trip is lost. Cheapest straight-line detour first;
+    annotates ``straight_m``."""
+    now = timezone.now()
+    store = request.store
+    totals = request_totals(request_id=request.pk)
+    d_sd = (
+        DeliveryRequest.objects.filter(pk=request.pk)
+        .annotate(d=Distance("dropoff_point", store.location))
+        .values_list("d", flat=True)
+        .get()
+        .m
+    )
+    existing = Offer.objects.filter(request=request, trip=OuterRef("pk"))
+    return (
+        Trip.objects.filter(
+            store_id=store.pk,
+            state=Trip.State.ACTIVE,
+            departure_latest__gte=now,
+            departure_earliest__lt=request.window_end,
+            max_length_cm__gte=totals["longest_cm"],
+        )
+        .exclude(driver_id=request.customer_id)
+        .exclude(driver_id__in=drivers_at_cap_subquery())
+        .exclude(Exists(existing))
+        .annotate(
+            room_kg=F("capacity_kg") - F("load_kg"),
+            room_l=F("capacity_l") - F("load_l"),
+            straight_m=straight_detour_m(
+                float(d_sd), Distance("destination", request.dropoff_point), F("direct_m")
+            ),
+        )
+        .filter(
+            room_kg__gte=totals["weight_kg"],
+            room_l__gte=totals["volume_l"],
+            straight_m__lte=F("max_detour_s") * speed_m_per_s(),
+        )
+        .order_by("straight_m", "id")
+    )

@@ -1,0 +1,132 @@
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from backend.core.fields import LatLngField
+from backend.deliveries.serializers import DriverPublicSerializer, RequestOfferedSerializer
+from backend.matching.models import CommuteProfile, Offer, Trip
+
+
+class TripCreateSerializer(serializers.Serializer):
+    store_id = serializers.IntegerField(min_value=1)
+    departure_earliest = serializers.DateTimeField()
+    departure_latest = serializers.DateTimeField()
+    destination = LatLngField(help_text="Where you are heading (private: only you see it).")
+    max_detour_min = serializers.IntegerField(min_value=0, max_value=120)
+    capacity_kg = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        min_value=Decimal(1),
+        max_value=Decimal(2000),
+        required=False,
+    )
+    capacity_l = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        min_value=Decimal(1),
+        max_value=Decimal(20000),
+        required=False,
+    )
+    max_length_cm = serializers.IntegerField(min_value=10, max_value=400, required=False)
+
+
+class TripSerializer(serializers.ModelSerializer):
+    """Only ever shown to the trip's own driver."""
+
+    destination = LatLngField()
+    max_detour_min = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Trip
+        fields = [
+            "id",
+            "store_id",
+            "departure_earliest",
+            "departure_latest",
+            "destination",
+            "capacity_kg",
+            "capacity_l",
+            "max_length_cm",
+            "max_detour_min",
+            "load_kg",
+            "load_l",
+            "request_count",
+            "state",
+            "created_at",
+        ]
+
+    def get_max_detour_min(self, trip: Trip) -> int:
+        return round(trip.max_detour_s / 60)
+
+
+class OpportunitySerializer(RequestOfferedSerializer):
+    detour_m = serializers.SerializerMethodField()
+    detour_s = serializers.SerializerMethodField()
+
+    class Meta(RequestOfferedSerializer.Meta):
+        fields = [*RequestOfferedSerializer.Meta.fields, "detour_m", "detour_s"]
+
+    def get_detour_m(self, request: Any) -> int:
+        return round(request.detour_m)
+
+    def get_detour_s(self, request: Any) -> int:
+        return round(request.detour_s)
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    request = RequestOfferedSerializer()
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "state",
+            "trip_id",
+            "detour_s",
+            "detour_m",
+            "fee_eur",
+            "expires_at",
+            "source",
+            "created_at",
+            "responded_at",
+            "request",
+        ]
+
+
+class ResponderSerializer(serializers.ModelSerializer):
+    """A driver who responded, as the customer sees them (never where they live)."""
+
+    offer_id = serializers.IntegerField(source="id")
+    driver = DriverPublicSerializer(source="trip.driver")
+
+    class Meta:
+        model = Offer
+        fields = ["offer_id", "driver", "responded_at", "fee_eur"]
+
+
+class CommuteProfileSerializer(serializers.ModelSerializer):
+    home = LatLngField(help_text="Private: only you see it.")
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), min_length=1, max_length=7
+    )
+    max_detour_s = serializers.IntegerField(min_value=0, max_value=7200)
+    departure_flex_min = serializers.IntegerField(min_value=0, max_value=240, default=30)
+
+    class Meta:
+        model = CommuteProfile
+        fields = [
+            "id",
+            "store",
+            "weekdays",
+            "shift_end",
+            "departure_flex_min",
+            "home",
+            "max_detour_s",
+            "active",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_weekdays(self, weekdays: list[int]) -> list[int]:
+        return sorted(set(weekdays))

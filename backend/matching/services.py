@@ -1,0 +1,547 @@
+"""Writes for matching: trips, offers, responses and the assignment of a driver.
+
+Lock order, everywhere: the request row, then its offers, then the trip. Exactly one driver ever
+holds a request (a partial unique index on selected offers); a trip never holds more than its
+capacity (check constraints on its load).
+"""
+
+import math
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import DriverProfile, User
+from backend.core.errors import InvalidInput, NotAllowed
+from backend.core.notifying import notify_user
+from backend.deliveries.errors import RequestAlreadyAssigned, RequestNotOpen
+from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.deliveries.states import request_move
+from backend.matching.errors import (
+    DriverProfileRequired,
+    EarningsCapReached,
+    NotResponded,
+    OfferExpired,
+    OfferNotPending,
+    TripFull,
+    TripHasParcels,
+    TripNotActive,
+    WrongAssignmentMode,
+)
+from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
+from backend.matching.selectors import driver_earned_this_year_eur, request_totals
+from backend.stores.models import AssignmentMode, Store
+
+MAX_TRIP_AHEAD = timedelta(days=2)
+MAX_TRIP_DISTANCE_M = 100_000
+
+
+# --- trips ------------------------------------------------------------------------------------
+
+
+def _store_with_distance(store_id: int, point: Point) -> Store:
+    store = Store.objects.annotate(to_point=Distance("location", point)).filter(pk=store_id).first()
+    if store is None:
+        raise InvalidInput("store_id", "Unknown store.")
+    return store
+
+
+@transaction.atomic
+def trip_create(
+    *,
+    driver: User,
+    store_id: int,
+    departure_earliest: datetime,
+    departure_latest: datetime,
+    destination: Point,
+    max_detour_s: int,
+    capacity_kg: Decimal | None = None,
+    capacity_l: Decimal | None = None,
+    max_length_cm: int | None = None,
+    commute_profile_id: int | None = None,
+) -> Trip:
+    """Declare a drive home from a store; capacities default to the driver profile's.
+
+    Raises DriverProfileRequired, InvalidInput (unknown store, departure in the past, reversed
+    or more than two days ahead, destination over 100 km away, capacity above the vehicle's).
+    """
+    profile = DriverProfile.objects.filter(user=driver).first()
+    if profile is None:
+        raise DriverProfileRequired()
+    store = _store_with_distance(store_id, destination)
+    now = timezone.now()
+    if departure_latest < now:
+        raise InvalidInput("departure_latest", "The departure window is in the past.")
+    if departure_latest < departure_earliest:
+        raise InvalidInput("departure_latest", "The departure window ends before it starts.")
+    if departure_earliest > now + MAX_TRIP_AHEAD:
+        raise InvalidInput("departure_earliest", "Trips can be declared up to two days ahead.")
+    direct_m = store.to_point.m  # type: ignore[attr-defined]
+    if direct_m > MAX_TRIP_DISTANCE_M:
+        raise InvalidInput("destination", "The destination is more than 100 km from the store.")
+    for name, value, limit in (
+        ("capacity_kg", capacity_kg, profile.capacity_kg),
+        ("capacity_l", capacity_l, profile.capacity_l),
+        ("max_length_cm", max_length_cm, profile.max_length_cm),
+    ):
+        if value is not None and value > limit:
+            raise InvalidInput(name, f"Your vehicle takes at most {limit}.")
+    trip = Trip.objects.create(
+        driver=driver,
+        store=store,
+        departure_earliest=departure_earliest,
+        departure_latest=departure_latest,
+        destination=destination,
+        direct_m=math.ceil(direct_m),
+        service_date=departure_earliest.astimezone(ZoneInfo(store.timezone)).date(),
+        capacity_kg=capacity_kg or profile.capacity_kg,
+        capacity_l=capacity_l or profile.capacity_l,
+        max_length_cm=max_length_cm or profile.max_length_cm,
+        max_detour_s=max_detour_s,
+        commute_profile_id=commute_profile_id,
+    )
+    from backend.matching.tasks import enqueue_match_trip
+
+    enqueue_match_trip(trip_id=trip.pk, store_id=store.pk)
+    return trip
+
+
+@transaction.atomic
+def trip_cancel(*, trip_id: int, driver: User) -> Trip:
+    """Cancel a trip that carries nothing; its open offers are withdrawn.
+    Raises TripHasParcels, TripNotActive."""
+    trip = Trip.objects.select_for_update().get(pk=trip_id, driver=driver)
+    if trip.state != Trip.State.ACTIVE:
+        raise TripNotActive()
+    if trip.offers.filter(
+        state=OfferState.SELECTED,
+        request__state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP],
+    ).exists():
+        raise TripHasParcels()
+    trip.state = Trip.State.CANCELLED
+    trip.save(update_fields=["state"])
+    _offers_close(Offer.objects.filter(trip=trip, state=OfferState.PENDING), OfferState.WITHDRAWN)
+    _offers_close(Offer.objects.filter(trip=trip, state=OfferState.RESPONDED), OfferState.WITHDRAWN)
+    return trip
+
+
+def _offers_close(offers: QuerySet[Offer], state: OfferState) -> int:
+    return offers.update(state=state, closed_at=timezone.now())
+
+
+# --- offers -----------------------------------------------------------------------------------
+
+
+def offer_fee_eur(*, request: DeliveryRequest, store: Store, detour_m: float) -> Decimal:
+    """What the driver earns: the store's fee rule for this detour, never below the request's
+    (possibly raised) fee."""
+    return min(max(request.fee_eur, store.fee_for_detour_eur(detour_m)), store.fee_max_eur)
+
+
+def _locked_offer(*, offer_id: int, driver: User) -> tuple[DeliveryRequest, Offer]:
+    request_id = (
+        Offer.objects.filter(pk=offer_id, trip__driver=driver)
+        .values_list("request_id", flat=True)
+        .first()
+    )
+    if request_id is None:
+        raise Offer.DoesNotExist()
+    request = (
+        DeliveryRequest.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .get(pk=request_id)
+    )
+    offer = Offer.objects.select_for_update().get(pk=offer_id)
+    return request, offer
+
+
+def offer_respond(*, offer_id: int, driver: User) -> Offer:
+    """The driver says yes. Under ``first_response`` the first responder is assigned at once;
+    under ``customer_choice`` the customer is asked to choose; under ``best_match`` the choice
+    is made after the store's collection window.
+
+    Raises Offer.DoesNotExist (not this driver's), OfferExpired, OfferNotPending,
+    RequestAlreadyAssigned (another driver was faster; the response is still counted),
+    RequestNotOpen, TripFull, EarningsCapReached.
+    """
+    late = False
+    with transaction.atomic():
+        request, offer = _locked_offer(offer_id=offer_id, driver=driver)
+        now = timezone.now()
+        if offer.state == OfferState.PENDING and offer.expires_at <= now:
+            offer.state = OfferState.EXPIRED
+            offer.closed_at = now
+            offer.save(update_fields=["state", "closed_at"])
+            late = True
+            error: Exception = OfferExpired()
+        elif offer.state != OfferState.PENDING:
+            if request.state != RequestState.OPEN and offer.responded_at is None:
+                # Too late, but a response all the same: the store's KPIs count it.
+                offer.responded_at = now
+                offer.save(update_fields=["responded_at"])
+                late = True
+                error = RequestAlreadyAssigned()
+            else:
+                raise OfferNotPending()
+        elif request.state != RequestState.OPEN:
+            raise RequestNotOpen()
+        else:
+            _respond(request=request, offer=offer, now=now)
+    if late:
+        raise error
+    return offer
+
+
+def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
+    _check_earnings_cap(driver_id=offer.trip.driver_id)
+    offer.state = OfferState.RESPONDED
+    offer.responded_at = now
+    offer.save(update_fields=["state", "responded_at"])
+    first = request.first_response_at is None
+    if first:
+        request.first_response_at = now
+        request.save(update_fields=["first_response_at"])
+    mode = request.store.assignment_mode
+    if mode == AssignmentMode.FIRST_RESPONSE:
+        _assign(request=request, offer=offer)
+    elif mode == AssignmentMode.CUSTOMER_CHOICE:
+        notify_user(
+            user_id=request.customer_id,
+            event="request.first_response" if first else "request.choose_driver",
+            payload={"request_id": request.pk, "offer_id": offer.pk},
+            collapse_key=f"request-{request.pk}",
+        )
+    elif first:  # best_match: choose once the collection window closes
+        from backend.matching.tasks import enqueue_assign_best_match
+
+        enqueue_assign_best_match(
+            request_id=request.pk,
+            store_id=request.store_id,
+            countdown_s=request.store.collection_window_s,
+        )
+
+
+def _check_earnings_cap(*, driver_id: int) -> None:
+    if driver_earned_this_year_eur(driver_id=driver_id) >= settings.EARNINGS_YEARLY_CAP_EUR:
+        raise EarningsCapReached()
+
+
+@transaction.atomic
+def offer_decline(*, offer_id: int, driver: User) -> Offer:
+    """The driver says no; they are not offered this request again.
+    Raises Offer.DoesNotExist, OfferNotPending."""
+    _, offer = _locked_offer(offer_id=offer_id, driver=driver)
+    if offer.state != OfferState.PENDING:
+        raise OfferNotPending()
+    offer.state = OfferState.DECLINED
+    offer.closed_at = timezone.now()
+    offer.save(update_fields=["state", "closed_at"])
+    return offer
+
+
+def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer:
+    """A driver takes a request from their "on my way" feed: the offer is made for this trip
+    (detour and fee as in the feed) and answered at once.
+
+    Raises Trip.DoesNotExist, TripNotActive, RequestNotOpen (no longer fits the trip), and what
+    ``offer_respond`` raises."""
+    from backend.matching.selectors import opportunities_for_trip
+
+    with transaction.atomic():
+        trip = Trip.objects.select_related("store").get(pk=trip_id, driver=driver)
+        if trip.state != Trip.State.ACTIVE:
+            raise TripNotActive()
+        existing = Offer.objects.filter(trip=trip, request_id=request_id).first()
+        if existing is None:
+            fit = opportunities_for_trip(trip=trip).filter(pk=request_id).first()
+            if fit is None:
+                raise RequestNotOpen("This request is no longer open or no longer fits the trip.")
+            existing, _ = Offer.objects.get_or_create(
+                trip=trip,
+                request_id=request_id,
+                defaults={
+                    "detour_m": round(fit.detour_m),  # type: ignore[attr-defined]
+                    "detour_s": round(fit.detour_s),  # type: ignore[attr-defined]
+                    "fee_eur": offer_fee_eur(request=fit, store=trip.store, detour_m=fit.detour_m),  # type: ignore[attr-defined]
+                    "expires_at": timezone.now() + timedelta(seconds=trip.store.offer_lifetime_s),
+                    "source": Offer.Source.FEED,
+                },
+            )
+    return offer_respond(offer_id=existing.pk, driver=driver)
+
+
+# --- assignment -------------------------------------------------------------------------------
+
+
+def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
+    """Give a locked open request to the driver of a locked, responded offer."""
+    trip = Trip.objects.select_for_update().get(pk=offer.trip_id)
+    if trip.state != Trip.State.ACTIVE:
+        raise TripNotActive()
+    totals = request_totals(request_id=request.pk)
+    if (
+        trip.load_kg + totals["weight_kg"] > trip.capacity_kg
+        or trip.load_l + totals["volume_l"] > trip.capacity_l
+        or totals["longest_cm"] > trip.max_length_cm
+    ):
+        raise TripFull()
+    fields = request_move(request, RequestState.ASSIGNED)
+    request.assigned_driver_id = trip.driver_id
+    request.save(update_fields=[*fields, "assigned_driver"])
+    now = timezone.now()
+    offer.state = OfferState.SELECTED
+    offer.closed_at = now
+    offer.save(update_fields=["state", "closed_at"])
+    trip.load_kg += totals["weight_kg"]
+    trip.load_l += totals["volume_l"]
+    trip.request_count += 1
+    trip.save(update_fields=["load_kg", "load_l", "request_count"])
+    others = Offer.objects.filter(request=request).exclude(pk=offer.pk)
+    losers = list(
+        others.filter(state__in=[OfferState.PENDING, OfferState.RESPONDED]).values_list(
+            "trip__driver_id", flat=True
+        )
+    )
+    _offers_close(others.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
+    _offers_close(others.filter(state=OfferState.RESPONDED), OfferState.NOT_SELECTED)
+    payload = {"request_id": request.pk, "offer_id": offer.pk}
+    notify_user(user_id=request.customer_id, event="request.assigned", payload=payload)
+    notify_user(user_id=trip.driver_id, event="request.assigned", payload=payload)
+    for driver_id in losers:
+        notify_user(
+            user_id=driver_id,
+            event="offer.withdrawn",
+            payload={"request_id": request.pk},
+            collapse_key=f"request-{request.pk}",
+        )
+
+
+def request_choose(*, request_id: int, customer: User, offer_id: int) -> Offer:
+    """The customer picks one of the drivers who responded (``customer_choice`` stores).
+    Raises DeliveryRequest.DoesNotExist, WrongAssignmentMode, RequestNotOpen, NotResponded,
+    TripFull."""
+    with transaction.atomic():
+        request = (
+            DeliveryRequest.objects.select_for_update(of=("self",))
+            .select_related("store")
+            .get(pk=request_id, customer=customer)
+        )
+        if request.store.assignment_mode != AssignmentMode.CUSTOMER_CHOICE:
+            raise WrongAssignmentMode()
+        if request.state != RequestState.OPEN:
+            raise RequestNotOpen()
+        offer = Offer.objects.select_for_update().filter(pk=offer_id, request=request).first()
+        if offer is None or offer.state != OfferState.RESPONDED:
+            raise NotResponded()
+        _assign(request=request, offer=offer)
+    return offer
+
+
+def request_assign_best(*, request_id: int) -> Offer | None:
+    """``best_match``: once the collection window is over, give the request to the responder
+    with the smallest detour (then the best rating, then the earliest response). A responder
+    whose trip has filled up meanwhile is skipped. Safe to run twice."""
+    with transaction.atomic():
+        request = (
+            DeliveryRequest.objects.select_for_update(of=("self",))
+            .select_related("store")
+            .get(pk=request_id)
+        )
+        if request.state != RequestState.OPEN:
+            return None
+        candidates = list(
+            Offer.objects.select_for_update(of=("self",))
+            .filter(request=request, state=OfferState.RESPONDED)
+            .select_related("trip__driver__driver_profile")
+            .order_by("detour_s", "-trip__driver__driver_profile__rating_avg", "responded_at")
+        )
+        for offer in candidates:
+            try:
+                with transaction.atomic():
+                    _assign(request=request, offer=offer)
+                return offer
+            except (TripFull, TripNotActive):
+                continue
+    return None
+
+
+@transaction.atomic
+def request_release(*, request_id: int, reason: str) -> None:
+    """A cancelled or failed request lets go of its offers and frees its trip's room."""
+    totals = None
+    selected = (
+        Offer.objects.select_for_update()
+        .filter(request_id=request_id, state=OfferState.SELECTED)
+        .first()
+    )
+    if selected is not None:
+        totals = request_totals(request_id=request_id)
+        trip = Trip.objects.select_for_update().get(pk=selected.trip_id)
+        trip.load_kg -= totals["weight_kg"]
+        trip.load_l -= totals["volume_l"]
+        trip.request_count -= 1
+        trip.save(update_fields=["load_kg", "load_l", "request_count"])
+        _offers_close(Offer.objects.filter(pk=selected.pk), OfferState.WITHDRAWN)
+    open_offers = Offer.objects.filter(request_id=request_id)
+    _offers_close(open_offers.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
+    _offers_close(open_offers.filter(state=OfferState.RESPONDED), OfferState.WITHDRAWN)
+
+
+def driver_withdraw_everything(*, driver_id: int) -> None:
+    """For an account being deleted: end its trips, offers and commute profiles and forget its
+    home. Raises AccountHasActiveDeliveries while it holds a parcel."""
+    from backend.accounts.services import AccountHasActiveDeliveries
+
+    if DeliveryRequest.objects.filter(
+        assigned_driver_id=driver_id, state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP]
+    ).exists():
+        raise AccountHasActiveDeliveries()
+    offers = Offer.objects.filter(trip__driver_id=driver_id)
+    _offers_close(offers.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
+    _offers_close(offers.filter(state=OfferState.RESPONDED), OfferState.WITHDRAWN)
+    Trip.objects.filter(driver_id=driver_id, state=Trip.State.ACTIVE).update(
+        state=Trip.State.CANCELLED
+    )
+    for trip in Trip.objects.filter(driver_id=driver_id).select_related("store"):
+        # The home is private: after deletion only the store end of the trip remains.
+        trip.destination = trip.store.location
+        trip.save(update_fields=["destination"])
+    CommuteProfile.objects.filter(driver_id=driver_id).delete()
+
+
+# --- commute profiles -------------------------------------------------------------------------
+
+
+def commute_trips_create(*, service_date: date) -> list[Trip]:
+    """Create the day's trip for each active commute profile working that weekday. Idempotent:
+    one trip per profile and day."""
+    created = []
+    profiles = CommuteProfile.objects.filter(
+        active=True, weekdays__contains=[service_date.weekday()]
+    ).select_related("store", "driver")
+    for profile in profiles:
+        if Trip.objects.filter(commute_profile=profile, service_date=service_date).exists():
+            continue
+        tz = ZoneInfo(profile.store.timezone)
+        earliest = datetime.combine(service_date, profile.shift_end, tzinfo=tz)
+        if earliest + timedelta(minutes=profile.departure_flex_min) < timezone.now():
+            continue
+        try:
+            created.append(
+                trip_create(
+                    driver=profile.driver,
+                    store_id=profile.store_id,
+                    departure_earliest=earliest,
+                    departure_latest=earliest + timedelta(minutes=profile.departure_flex_min),
+                    destination=profile.home,
+                    max_detour_s=profile.max_detour_s,
+                    commute_profile_id=profile.pk,
+                )
+            )
+        except (DriverProfileRequired, InvalidInput, NotAllowed):
+            continue
+    return created
+
+
+# --- offering ---------------------------------------------------------------------------------
+
+
+def _offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None:
+    notify_user(
+        user_id=driver_id,
+        event="offer.new",
+        payload={
+            "offer_id": offer.pk,
+            "request_id": request.pk,
+            "fee_eur": str(offer.fee_eur),
+            "detour_min": round(offer.detour_s / 60),
+        },
+        ttl_s=max(1, int((offer.expires_at - timezone.now()).total_seconds())),
+        collapse_key=f"request-{request.pk}",
+    )
+
+
+@transaction.atomic
+def offers_create_for_request(*, request_id: int) -> list[Offer]:
+    """Offer an open request to the best trips (the store's fan-out k), cheapest detour first.
+    Idempotent: trips already offered this request are skipped, so a re-run adds nothing."""
+    from backend.matching.selectors import trip_candidates_for_request
+
+    request = (
+        DeliveryRequest.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .get(pk=request_id)
+    )
+    if request.state != RequestState.OPEN:
+        return []
+    store = request.store
+    already = (
+        Offer.objects.filter(request=request)
+        .exclude(state__in=[OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN])
+        .count()
+    )
+    wanted = store.offer_fanout_k - already
+    if wanted <= 0:
+        return []
+    expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
+    circuity = float(settings.ROUTING_CIRCUITY)
+    speed = float(settings.ROUTING_SPEED_KMH) / 3.6
+    created = []
+    for trip in trip_candidates_for_request(request=request)[:wanted]:
+        detour_m = max(0.0, trip.straight_m * circuity)  # type: ignore[attr-defined]
+        offer, new = Offer.objects.get_or_create(
+            request=request,
+            trip=trip,
+            defaults={
+                "detour_m": round(detour_m),
+                "detour_s": round(detour_m / speed),
+                "fee_eur": offer_fee_eur(request=request, store=store, detour_m=detour_m),
+                "expires_at": expires_at,
+            },
+        )
+        if new:
+            _offer_notify(offer, request, trip.driver_id)
+            created.append(offer)
+    return created
+
+
+@transaction.atomic
+def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
+    """Offer a newly declared trip the open requests it fits, cheapest detour first, for
+    requests that still have fewer live offers than their store's fan-out. Idempotent."""
+    from backend.matching.selectors import opportunities_for_trip
+
+    trip = Trip.objects.select_related("store").get(pk=trip_id)
+    if trip.state != Trip.State.ACTIVE:
+        return []
+    store = trip.store
+    expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
+    created = []
+    for request in opportunities_for_trip(trip=trip)[: store.offer_fanout_k]:
+        locked = DeliveryRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
+        live = Offer.objects.filter(
+            request=locked, state__in=[OfferState.PENDING, OfferState.RESPONDED]
+        ).count()
+        if locked.state != RequestState.OPEN or live >= store.offer_fanout_k:
+            continue
+        detour_m = float(request.detour_m)  # type: ignore[attr-defined]
+        offer, new = Offer.objects.get_or_create(
+            request=locked,
+            trip=trip,
+            defaults={
+                "detour_m": round(detour_m),
+                "detour_s": round(request.detour_s),  # type: ignore[attr-defined]
+                "fee_eur": offer_fee_eur(request=locked, store=store, detour_m=detour_m),
+                "expires_at": expires_at,
+            },
+        )
+        if new:
+            _offer_notify(offer, locked, trip.driver_id)
+            created.append(offer)
+    return created

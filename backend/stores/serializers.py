@@ -1,0 +1,75 @@
+from rest_framework import serializers
+
+from backend.core.fields import LatLngField
+from backend.stores.models import Store
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    location = LatLngField()
+    distance_m = serializers.SerializerMethodField(
+        help_text="From the point given as lat/lng, when given."
+    )
+
+    class Meta:
+        model = Store
+        fields = [
+            "id",
+            "name",
+            "address",
+            "location",
+            "service_radius_m",
+            "timezone",
+            "opening_hours",
+            "assignment_mode",
+            "max_parcel_weight_kg",
+            "max_parcel_volume_l",
+            "max_parcel_length_cm",
+            "distance_m",
+        ]
+
+    def get_distance_m(self, store: Store) -> int | None:
+        distance = getattr(store, "distance", None)
+        return round(distance.m) if distance is not None else None
+
+
+class StoreNearbyQuerySerializer(serializers.Serializer):
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
+    lng = serializers.FloatField(min_value=-180, max_value=180, required=False)
+
+    def validate(self, attrs: dict[str, float]) -> dict[str, float]:
+        if ("lat" in attrs) != ("lng" in attrs):
+            missing = "lng" if "lat" in attrs else "lat"
+            raise serializers.ValidationError({missing: "Give both lat and lng, or neither."})
+        return attrs
+
+
+class StorePolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = [
+            "assignment_mode",
+            "offer_fanout_k",
+            "offer_lifetime_s",
+            "collection_window_s",
+            "fee_base_eur",
+            "fee_per_detour_km_eur",
+            "fee_min_eur",
+            "fee_max_eur",
+            "max_parcel_weight_kg",
+            "max_parcel_volume_l",
+            "max_parcel_length_cm",
+            "service_radius_m",
+        ]
+        extra_kwargs = {
+            "offer_fanout_k": {"min_value": 1, "max_value": 50},
+            "offer_lifetime_s": {"min_value": 60, "max_value": 86400},
+            "collection_window_s": {"min_value": 0, "max_value": 3600},
+            "fee_base_eur": {"min_value": 0, "max_value": 100},
+            "fee_per_detour_km_eur": {"min_value": 0, "max_value": 20},
+            "fee_min_eur": {"min_value": 0, "max_value": 100},
+            "fee_max_eur": {"min_value": 0, "max_value": 500},
+            "max_parcel_weight_kg": {"min_value": 1, "max_value": 1000},
+            "max_parcel_volume_l": {"min_value": 1, "max_value": 10000},
+            "max_parcel_length_cm": {"min_value": 10, "max_value": 400},
+            "service_radius_m": {"min_value": 500, "max_value": 100000},
+        }
