@@ -118,11 +118,26 @@ class FcmBackend:
                     name=self.app_name,
                 )
 
+    def _refresh_access_token(self, app: Any) -> None:
+        """Get the OAuth access token once, before send_each's threads (one per message) would
+        each exchange their own on a cold start."""
+        from google.auth.transport.requests import Request
+
+        credential = app.credential.get_credential()
+        with self._lock:
+            if not credential.valid:
+                credential.refresh(Request())
+
     def send_batch(self, pushes: Sequence[Push]) -> list[PushResult]:
         from firebase_admin import exceptions, messaging
 
         app = self._app()
         results: list[PushResult] = []
+        try:
+            self._refresh_access_token(app)
+        except Exception as error:  # google-auth raises several types (RefreshError, transport)
+            logger.warning("fcm access token refresh failed: %s", error)
+            return [PushResult(Outcome.RETRY, error=f"OAuth: {error}") for _ in pushes]
         for start in range(0, len(pushes), FCM_BATCH_SIZE):
             chunk = pushes[start : start + FCM_BATCH_SIZE]
             try:
