@@ -5,6 +5,7 @@ firebase-admin's own message encoding, error parsing and retries, and google-aut
 account credential with its OAuth token exchange, all run for real against a throwaway key.
 """
 
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -192,10 +193,8 @@ def fcm(settings: Any, service_account_file: str) -> Iterator[FakeFcm]:
         yield fake
     backend = backends.get_backend()
     if isinstance(backend, backends.FcmBackend):
-        try:
+        with contextlib.suppress(ValueError):
             firebase_admin.delete_app(firebase_admin.get_app(backend.app_name))
-        except ValueError:
-            pass
     backends._build_backend.cache_clear()
 
 
