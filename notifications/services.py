@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -288,9 +287,7 @@ def notify_many(
     ]
     OutboxMessage.objects.bulk_create(messages)
     if messages:
-        transaction.on_commit(
-            partial(enqueue_send, outbox_ids=[m.pk for m in messages]), robust=True
-        )
+        _enqueue_send_on_commit(outbox_ids=[m.pk for m in messages])
     return {item.user_id: item for item in items}
 
 
@@ -307,6 +304,16 @@ def _validate_payload(*, event: str, payload: Payload, required: Iterable[str]) 
             raise InvalidPayloadError(f"{key!r} cannot be a payload key.")
         if not isinstance(value, str | int | float | type(None)) or isinstance(value, bool):
             raise InvalidPayloadError(f"{key!r} must be a string, a number or None.")
+
+
+def _enqueue_send_on_commit(*, outbox_ids: list[int]) -> None:
+    """Queue the send once the caller's transaction commits. A broker outage then is logged and
+    does not fail the caller: the rows are committed, and the outbox sweep queues them later."""
+
+    def send_after_commit() -> None:
+        enqueue_send(outbox_ids=outbox_ids)
+
+    transaction.on_commit(send_after_commit, robust=True)
 
 
 def enqueue_send(*, outbox_ids: Sequence[int], countdown_s: float | None = None) -> None:
@@ -567,5 +574,5 @@ def outbox_requeue(*, outbox_ids: Sequence[int]) -> int:
         updated_at=now,
     )
     if ids:
-        transaction.on_commit(partial(enqueue_send, outbox_ids=ids), robust=True)
+        _enqueue_send_on_commit(outbox_ids=ids)
     return len(ids)
