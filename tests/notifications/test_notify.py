@@ -59,12 +59,16 @@ def test_nothing_is_written_or_sent_when_the_callers_transaction_rolls_back(
     driver = user_factory()
     register(driver, "tok-1")
 
-    class CallerFailed(Exception):
+    class CallerFailedError(Exception):
         pass
 
-    with pytest.raises(CallerFailed), transaction.atomic():
-        services.notify(user_id=driver.pk, event=Event.OFFER_NEW, payload=OFFER)
-        raise CallerFailed
+    def caller() -> None:
+        with transaction.atomic():
+            services.notify(user_id=driver.pk, event=Event.OFFER_NEW, payload=OFFER)
+            raise CallerFailedError
+
+    with pytest.raises(CallerFailedError):
+        caller()
 
     assert InboxItem.objects.count() == 0
     assert OutboxMessage.objects.count() == 0
