@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "backend.deliveries",
     "backend.matching",
     "rest_framework_simplejwt.token_blacklist",
+    "notifications",
 ]
 
 AUTH_USER_MODEL = "accounts.User"
@@ -225,3 +226,32 @@ CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
 # provider is configured.
 ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=30.0)
 ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
+
+# --- Notifications (notifications/): push through FCM, inbox, outbox --------------------------
+# FCM is used when a service account file is given (FCM_CREDENTIALS_FILE, or Google's usual
+# GOOGLE_APPLICATION_CREDENTIALS); otherwise each push is only logged, so the product runs offline.
+FCM_CREDENTIALS_FILE = env.str(
+    "FCM_CREDENTIALS_FILE", default=env.str("GOOGLE_APPLICATION_CREDENTIALS", default="")
+)
+NOTIFICATIONS_BACKEND = env.str(
+    "NOTIFICATIONS_BACKEND",
+    default="notifications.backends.FcmBackend"
+    if FCM_CREDENTIALS_FILE
+    else "notifications.backends.LoggingBackend",
+)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BASE_S = env.int("NOTIFICATIONS_RETRY_BASE_S", default=30)
+NOTIFICATIONS_RETRY_MAX_S = env.int("NOTIFICATIONS_RETRY_MAX_S", default=3600)
+NOTIFICATIONS_SEND_LEASE_S = env.int("NOTIFICATIONS_SEND_LEASE_S", default=300)
+NOTIFICATIONS_SWEEP_GRACE_S = env.int("NOTIFICATIONS_SWEEP_GRACE_S", default=120)
+NOTIFICATIONS_SWEEP_LIMIT = env.int("NOTIFICATIONS_SWEEP_LIMIT", default=5000)
+_enum_overrides = SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **(_enum_overrides if isinstance(_enum_overrides, dict) else {}),
+    "NotificationEventEnum": "notifications.events.Event",
+}
+CELERY_BEAT_SCHEDULE["notifications-sweep-outbox"] = {
+    "task": "notifications.sweep_outbox",
+    "schedule": 60.0,
+    "options": {"queue": "notifications", "expires": 55},
+}
