@@ -3,7 +3,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts import services
@@ -17,13 +16,15 @@ from backend.accounts.serializers import (
     MeUpdateSerializer,
     RegisterInputSerializer,
 )
+from backend.core.auth import user_of
 from backend.core.idempotency import idempotent
+from backend.core.throttling import AnonThrottle
 
 
 class RegisterApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [AnonThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -57,7 +58,7 @@ def _me(request: Request) -> User:
     return (
         User.objects.select_related("driver_profile")
         .prefetch_related("store_memberships")
-        .get(pk=request.user.pk)
+        .get(pk=user_of(request).pk)
     )
 
 
@@ -84,7 +85,7 @@ class MeApi(APIView):
         summary="Delete my account (personal data erased, history kept anonymous)",
     )
     def delete(self, request: Request) -> Response:
-        services.user_erase(user=request.user)  # type: ignore[arg-type]
+        services.user_erase(user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -95,7 +96,7 @@ class MeExportApi(APIView):
         summary="Download everything held about me (JSON)",
     )
     def get(self, request: Request) -> Response:
-        response = Response(user_data_export(user=request.user))  # type: ignore[arg-type]
+        response = Response(user_data_export(user=user_of(request)))
         response["Content-Disposition"] = 'attachment; filename="my-data.json"'
         return response
 
@@ -115,5 +116,5 @@ class DriverProfileApi(APIView):
     def put(self, request: Request) -> Response:
         data = DriverProfileSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        profile = services.driver_profile_upsert(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        profile = services.driver_profile_upsert(user=user_of(request), **data.validated_data)
         return Response(DriverProfileSerializer(profile).data)

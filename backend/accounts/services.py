@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import DomainError, InvalidInput
+from backend.stores.models import StoreMembership
 
 
 class EmailTaken(DomainError):
@@ -97,7 +98,7 @@ def user_erase(*, user: User) -> None:
             update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"]
         )
         DriverProfile.objects.filter(user=user).update(verified=False)
-        user.store_memberships.all().delete()
+        StoreMembership.objects.filter(user=user).delete()
         # Every session ends: no refresh token of this account works any more.
         for outstanding in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=outstanding)

@@ -13,6 +13,7 @@ class HealthApi(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes: list[type] = []  # probes must never be rate limited
 
     @extend_schema(
         operation_id="healthz",

@@ -16,8 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class DomainError(Exception):
     """A rule of the product refused the action. Subclasses set ``code`` and ``status_code``."""
 
-    code = "conflict"
-    status_code = status.HTTP_409_CONFLICT
+    code: str = "conflict"
+    status_code: int = status.HTTP_409_CONFLICT
     default_detail = "The action conflicts with the current state."
 
     def __init__(self, detail: str | None = None, **context: Any) -> None:

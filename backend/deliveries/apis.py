@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from backend.core.auth import user_of
 from backend.core.errors import InvalidState
 from backend.core.idempotency import idempotent
 from backend.deliveries import selectors, services
@@ -48,12 +49,12 @@ ANY_REQUEST_VIEW = PolymorphicProxySerializer(
 
 
 def _viewed(request: Request, request_id: int) -> Response:
-    delivery, audience = selectors.request_for_viewer(request_id=request_id, user=request.user)
+    delivery, audience = selectors.request_for_viewer(request_id=request_id, user=user_of(request))
     return Response(SERIALIZER_FOR[audience](delivery).data)
 
 
 def _owned(request: Request, request_id: int) -> DeliveryRequest:
-    return get_object_or_404(DeliveryRequest, pk=request_id, customer=request.user)
+    return get_object_or_404(DeliveryRequest, pk=request_id, customer=user_of(request))
 
 
 class RequestListCreateApi(generics.ListAPIView):
@@ -63,7 +64,7 @@ class RequestListCreateApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return selectors.requests_of_customer(customer=self.request.user)  # type: ignore[arg-type]
+        return selectors.requests_of_customer(customer=user_of(self.request))
 
     @extend_schema(tags=["delivery requests"], summary="My delivery requests, newest first")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -82,8 +83,8 @@ class RequestListCreateApi(generics.ListAPIView):
         fields = dict(data.validated_data)
         parcels = [services.ParcelInput(**parcel) for parcel in fields.pop("parcels")]
         delivery = services.request_create(
-            customer=request.user,
-            parcels=parcels,  # type: ignore[arg-type]
+            customer=user_of(request),
+            parcels=parcels,
             dropoff_point=fields.pop("dropoff"),
             **fields,
         )
@@ -134,7 +135,7 @@ class RequestChooseApi(APIView):
         data.is_valid(raise_exception=True)
         request_choose(
             request_id=request_id,
-            customer=request.user,  # type: ignore[arg-type]
+            customer=user_of(request),
             offer_id=data.validated_data["offer_id"],
         )
         return _viewed(request, request_id)
@@ -149,19 +150,19 @@ class RequestRatingApi(APIView):
     )
     @idempotent
     def post(self, request: Request, request_id: int) -> Response:
-        selectors.request_for_viewer(request_id=request_id, user=request.user)
+        selectors.request_for_viewer(request_id=request_id, user=user_of(request))
         data = RatingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rating = services.rating_create(
             request_id=request_id,
-            rater=request.user,  # type: ignore[arg-type]
+            rater=user_of(request),
             **data.validated_data,
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
 
 def _assigned(request: Request, request_id: int) -> DeliveryRequest:
-    return get_object_or_404(DeliveryRequest, pk=request_id, assigned_driver=request.user)
+    return get_object_or_404(DeliveryRequest, pk=request_id, assigned_driver=user_of(request))
 
 
 class RequestPickupApi(APIView):
@@ -177,7 +178,7 @@ class RequestPickupApi(APIView):
         data.is_valid(raise_exception=True)
         services.request_pickup(
             request_id=request_id,
-            driver=request.user,  # type: ignore[arg-type]
+            driver=user_of(request),
             pickup_code=data.validated_data["pickup_code"],
         )
         return _viewed(request, request_id)
@@ -201,7 +202,7 @@ class RequestDeliverApi(APIView):
         data.is_valid(raise_exception=True)
         services.request_deliver(
             request_id=request_id,
-            driver=request.user,  # type: ignore[arg-type]
+            driver=user_of(request),
             **data.validated_data,
         )
         return _viewed(request, request_id)
@@ -235,7 +236,7 @@ class RequestPositionApi(APIView):
         data.is_valid(raise_exception=True)
         delivery = services.position_update(
             request_id=request_id,
-            driver=request.user,  # type: ignore[arg-type]
+            driver=user_of(request),
             point=data.validated_data["position"],
         )
         return Response(
@@ -252,7 +253,7 @@ class DriverDeliveriesApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return selectors.requests_of_driver(driver=self.request.user).filter(  # type: ignore[arg-type]
+        return selectors.requests_of_driver(driver=user_of(self.request)).filter(
             state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP]
         )
 
@@ -264,7 +265,7 @@ class DriverDeliveriesApi(generics.ListAPIView):
 def _managed(request: Request, store_id: int) -> int:
     from backend.stores.selectors import managed_store_ids
 
-    if store_id not in managed_store_ids(user=request.user):  # type: ignore[arg-type]
+    if store_id not in managed_store_ids(user=user_of(request)):
         raise DeliveryRequest.DoesNotExist()
     return store_id
 
@@ -273,8 +274,8 @@ def _managed_request(request: Request, request_id: int) -> DeliveryRequest:
     from backend.stores.selectors import managed_store_ids
 
     return get_object_or_404(
-        DeliveryRequest, pk=request_id, store_id__in=managed_store_ids(user=request.user)
-    )  # type: ignore[arg-type]
+        DeliveryRequest, pk=request_id, store_id__in=managed_store_ids(user=user_of(request))
+    )
 
 
 class ManagerStoreRequestsApi(generics.ListAPIView):

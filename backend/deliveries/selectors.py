@@ -50,6 +50,6 @@ def request_for_viewer(*, request_id: int, user: User) -> tuple[DeliveryRequest,
         return request, Audience.OFFERED
     if request.store_id in staff_store_ids(user=user):
         return request, Audience.STORE
-    if request.offered and request.state == RequestState.OPEN:  # type: ignore[attr-defined]
+    if request.offered and request.state == RequestState.OPEN:
         return request, Audience.OFFERED
     raise DeliveryRequest.DoesNotExist()

@@ -74,7 +74,7 @@ class RequestCreateSerializer(serializers.Serializer):
     )
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
-    parcels = ParcelSerializer(many=True, allow_empty=False, max_length=10)
+    parcels = serializers.ListField(child=ParcelSerializer(), allow_empty=False, max_length=10)
 
 
 class _RequestBaseSerializer(serializers.ModelSerializer):

@@ -99,7 +99,7 @@ def request_create(
     )
     if store is None:
         raise InvalidInput("store_id", "Unknown store.")
-    distance_m = store.dropoff_distance.m  # type: ignore[attr-defined]
+    distance_m = store.dropoff_distance.m
     if distance_m > store.service_radius_m:
         raise InvalidInput(
             "dropoff_point",
@@ -277,11 +277,17 @@ def request_deliver(
     return request
 
 
+def _driver_id(request: DeliveryRequest) -> int:
+    if request.assigned_driver_id is None:
+        raise InvalidTransition("This request has no driver.")
+    return request.assigned_driver_id
+
+
 def _book_earning(request: DeliveryRequest) -> None:
     from backend.matching.selectors import selected_offer_fee_eur
 
     Earning.objects.create(
-        driver_id=request.assigned_driver_id,
+        driver_id=_driver_id(request),
         request=request,
         amount_eur=selected_offer_fee_eur(request_id=request.pk),
     )
@@ -338,7 +344,7 @@ def rating_create(*, request_id: int, rater: User, stars: int, comment: str = ""
     if request.state != RequestState.DELIVERED:
         raise InvalidTransition("Only a delivered request can be rated.")
     if rater.pk == request.customer_id:
-        direction, ratee_id = Rating.Direction.CUSTOMER_TO_DRIVER, request.assigned_driver_id
+        direction, ratee_id = Rating.Direction.CUSTOMER_TO_DRIVER, _driver_id(request)
     elif rater.pk == request.assigned_driver_id:
         direction, ratee_id = Rating.Direction.DRIVER_TO_CUSTOMER, request.customer_id
     else:

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.auth import user_of
 from backend.core.errors import DomainError
 from backend.core.idempotency import idempotent
 from backend.deliveries.models import DeliveryRequest
@@ -29,7 +30,7 @@ class TripListCreateApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return selectors.trips_for_driver(driver_id=self.request.user.pk)
+        return selectors.trips_for_driver(driver_id=user_of(self.request).pk)
 
     @extend_schema(tags=["trips"], summary="My trips")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -47,15 +48,17 @@ class TripListCreateApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         trip = services.trip_create(
-            driver=request.user,
-            max_detour_s=fields.pop("max_detour_min") * 60,  # type: ignore[arg-type]
+            driver=user_of(request),
+            max_detour_s=fields.pop("max_detour_min") * 60,
             **fields,
         )
         return Response(TripSerializer(trip).data, status=status.HTTP_201_CREATED)
 
 
 def _my_trip(request: Request, trip_id: int) -> Trip:
-    return get_object_or_404(Trip.objects.select_related("store"), pk=trip_id, driver=request.user)
+    return get_object_or_404(
+        Trip.objects.select_related("store"), pk=trip_id, driver=user_of(request)
+    )
 
 
 class TripDetailApi(APIView):
@@ -73,7 +76,7 @@ class TripCancelApi(APIView):
     )
     def post(self, request: Request, trip_id: int) -> Response:
         _my_trip(request, trip_id)
-        trip = services.trip_cancel(trip_id=trip_id, driver=request.user)  # type: ignore[arg-type]
+        trip = services.trip_cancel(trip_id=trip_id, driver=user_of(request))
         return Response(TripSerializer(trip).data)
 
 
@@ -105,9 +108,9 @@ class TripOpportunityRespondApi(APIView):
     def post(self, request: Request, trip_id: int, request_id: int) -> Response:
         _my_trip(request, trip_id)
         offer = services.opportunity_respond(
-            trip_id=trip_id, request_id=request_id, driver=request.user
-        )  # type: ignore[arg-type]
-        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer.pk)
+            trip_id=trip_id, request_id=request_id, driver=user_of(request)
+        )
+        offer = selectors.offers_for_driver(driver_id=user_of(request).pk).get(pk=offer.pk)
         return Response(OfferSerializer(offer).data, status=status.HTTP_201_CREATED)
 
 
@@ -118,7 +121,7 @@ class OfferListApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return selectors.offers_for_driver(driver_id=self.request.user.pk)
+        return selectors.offers_for_driver(driver_id=user_of(self.request).pk)
 
     @extend_schema(tags=["offers"], summary="My offers, newest first")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -129,7 +132,7 @@ class OfferDetailApi(APIView):
     @extend_schema(tags=["offers"], responses=OfferSerializer, summary="One of my offers")
     def get(self, request: Request, offer_id: int) -> Response:
         offer = get_object_or_404(
-            selectors.offers_for_driver(driver_id=request.user.pk), pk=offer_id
+            selectors.offers_for_driver(driver_id=user_of(request).pk), pk=offer_id
         )
         return Response(OfferSerializer(offer).data)
 
@@ -139,8 +142,8 @@ class OfferRespondApi(APIView):
         tags=["offers"], request=None, responses=OfferSerializer, summary="Say yes to an offer"
     )
     def post(self, request: Request, offer_id: int) -> Response:
-        services.offer_respond(offer_id=offer_id, driver=request.user)  # type: ignore[arg-type]
-        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer_id)
+        services.offer_respond(offer_id=offer_id, driver=user_of(request))
+        offer = selectors.offers_for_driver(driver_id=user_of(request).pk).get(pk=offer_id)
         return Response(OfferSerializer(offer).data)
 
 
@@ -149,8 +152,8 @@ class OfferDeclineApi(APIView):
         tags=["offers"], request=None, responses=OfferSerializer, summary="Say no to an offer"
     )
     def post(self, request: Request, offer_id: int) -> Response:
-        services.offer_decline(offer_id=offer_id, driver=request.user)  # type: ignore[arg-type]
-        offer = selectors.offers_for_driver(driver_id=request.user.pk).get(pk=offer_id)
+        services.offer_decline(offer_id=offer_id, driver=user_of(request))
+        offer = selectors.offers_for_driver(driver_id=user_of(request).pk).get(pk=offer_id)
         return Response(OfferSerializer(offer).data)
 
 
@@ -161,7 +164,9 @@ class RequestRespondersApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        get_object_or_404(DeliveryRequest, pk=self.kwargs["request_id"], customer=self.request.user)
+        get_object_or_404(
+            DeliveryRequest, pk=self.kwargs["request_id"], customer=user_of(self.request)
+        )
         return selectors.responders_for_request(request_id=self.kwargs["request_id"])
 
     @extend_schema(
@@ -182,18 +187,18 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return CommuteProfile.objects.filter(driver=self.request.user)
+        return CommuteProfile.objects.filter(driver=user_of(self.request))
 
     def perform_create(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
         from backend.stores.selectors import staff_store_ids
 
         store = serializer.validated_data["store"]
-        if store.pk not in staff_store_ids(user=self.request.user):  # type: ignore[arg-type]
+        if store.pk not in staff_store_ids(user=user_of(self.request)):
             from backend.core.errors import InvalidInput
 
             raise InvalidInput("store", "Commute profiles are for the store's own staff.")
         try:
-            serializer.save(driver=self.request.user)
+            serializer.save(driver=user_of(self.request))
         except IntegrityError as exc:
             raise CommuteProfileTaken() from exc
 
@@ -215,4 +220,4 @@ class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        return CommuteProfile.objects.filter(driver=self.request.user)
+        return CommuteProfile.objects.filter(driver=user_of(self.request))

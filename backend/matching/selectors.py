@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
@@ -49,7 +50,7 @@ def driver_earned_this_year_eur(*, driver_id: int) -> Decimal:
     return total or Decimal(0)
 
 
-def drivers_at_cap_subquery() -> QuerySet[Earning]:
+def drivers_at_cap_subquery() -> QuerySet[Any, Any]:
     """Drivers whose earnings this year reached the cap, as a subquery on ``driver_id``."""
     year_start = timezone.now().replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     return (
@@ -62,9 +63,9 @@ def drivers_at_cap_subquery() -> QuerySet[Earning]:
     )
 
 
-def straight_detour_m(d_sd: F | float, d_dh: F | float, d_sh: F | float) -> ExpressionWrapper:
+def straight_detour_m(d_sd: Any, d_dh: Any, d_sh: Any) -> ExpressionWrapper:
     """Extra straight-line metres of going store → drop-off → home instead of store → home."""
-    return ExpressionWrapper(d_sd + d_dh - d_sh, output_field=FloatField())  # type: ignore[operator]
+    return ExpressionWrapper(d_sd + d_dh - d_sh, output_field=FloatField())
 
 
 def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:

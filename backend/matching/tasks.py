@@ -1,11 +1,13 @@
 """Celery entry points for matching. Each carries the store id (matching is partitioned by
 store), is idempotent, acknowledged late and retried with backoff."""
 
+from typing import Any
+
 from django.db import transaction
 
 from backend.config.celery import app
 
-TASK_OPTIONS = {
+TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "autoretry_for": (Exception,),
     "retry_backoff": 2,

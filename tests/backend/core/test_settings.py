@@ -52,7 +52,7 @@ def test_prod_starts_with_debug_off_when_configured() -> None:
 
 
 def test_debug_is_off_unless_dev() -> None:
-    base = _load_settings("backend.config.settings.base")
+    base = _load_settings("backend.config.settings.base", SECRET_KEY="k" * 50)
     dev = _load_settings("backend.config.settings.dev")
 
     assert base.stdout.split()[:1] == ["False"], base.stderr
