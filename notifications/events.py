@@ -19,6 +19,8 @@ DEFAULT_LANGUAGE = "en"
 class Event(models.TextChoices):
     OFFER_NEW = "offer.new", "New offer (driver)"
     OFFER_WITHDRAWN = "offer.withdrawn", "Offer no longer available (driver)"
+    OFFER_SELECTED = "offer.selected", "You got the delivery (driver)"
+    REQUEST_CANCELLED = "request.cancelled", "Request cancelled by the store (customer)"
     REQUEST_FIRST_RESPONSE = "request.first_response", "First responder (customer)"
     REQUEST_CHOOSE_DRIVER = "request.choose_driver", "Choose your driver (customer)"
     REQUEST_ASSIGNED = "request.assigned", "Driver assigned (customer)"
@@ -85,6 +87,30 @@ SPECS: dict[str, EventSpec] = {
         },
         high_priority=True,
         collapse_by_request=True,
+    ),
+    Event.OFFER_SELECTED: EventSpec(
+        required=("request_id", "offer_id", "store_name"),
+        templates={
+            "en": Template(
+                "The delivery is yours",
+                "Collect the parcel at {store_name} with its pickup code.",
+            ),
+            "fr": Template(
+                "La livraison est pour vous",
+                "Récupérez le colis chez {store_name} avec son code de retrait.",
+            ),
+        },
+        high_priority=True,
+        collapse_by_request=True,
+    ),
+    Event.REQUEST_CANCELLED: EventSpec(
+        required=("request_id", "reason"),
+        templates={
+            "en": Template("Delivery cancelled", "Your delivery request was cancelled. {reason}"),
+            "fr": Template(
+                "Livraison annulée", "Votre demande de livraison a été annulée. {reason}"
+            ),
+        },
     ),
     Event.REQUEST_FIRST_RESPONSE: EventSpec(
         required=("request_id", "driver_name"),

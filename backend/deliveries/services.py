@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import InvalidInput, NotAllowed
-from backend.core.notifying import notify_user
+from backend.deliveries import notices
 from backend.deliveries.errors import AlreadyRated, InvalidTransition, StepLocked, WrongCode
 from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating, RequestState
 from backend.deliveries.states import request_move
@@ -148,26 +148,19 @@ def request_cancel(*, request_id: int, by: str, reason: str = "") -> DeliveryReq
     and the driver told. Raises InvalidTransition once the parcel is picked up."""
     from backend.matching.services import request_release
 
-    request = _locked_request(request_id)
-    driver_id = request.assigned_driver_id
+    request = (
+        DeliveryRequest.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .get(pk=request_id)
+    )
     fields = request_move(request, RequestState.CANCELLED)
     request.cancelled_by = by
     request.cancel_reason = reason[:300]
     request.save(update_fields=[*fields, "cancelled_by", "cancel_reason"])
-    request_release(request_id=request.pk, reason="cancelled")
+    released = request_release(request_id=request.pk)
+    notices.offers_withdrawn(request=request, offers=released)
     if by != DeliveryRequest.CancelledBy.CUSTOMER:
-        notify_user(
-            user_id=request.customer_id,
-            event="request.cancelled",
-            payload={"request_id": request.pk, "reason": request.cancel_reason},
-        )
-    if driver_id is not None:
-        notify_user(
-            user_id=driver_id,
-            event="offer.withdrawn",
-            payload={"request_id": request.pk},
-            collapse_key=f"request-{request.pk}",
-        )
+        notices.cancelled(request=request)
     return request
 
 
@@ -216,11 +209,7 @@ def request_pickup(*, request_id: int, driver: User, pickup_code: str) -> Delive
         )
         if ok:
             request.save(update_fields=request_move(request, RequestState.PICKED_UP))
-            notify_user(
-                user_id=request.customer_id,
-                event="request.picked_up",
-                payload={"request_id": request.pk},
-            )
+            notices.picked_up(request=request, driver_name=driver.full_name)
     if not ok:
         raise _wrong_code(request, "pickup_code", request.pickup_code_attempts)
     return request
@@ -294,14 +283,11 @@ def _book_earning(request: DeliveryRequest) -> None:
 
 
 def _notify_delivered(request: DeliveryRequest) -> None:
-    payload = {"request_id": request.pk}
-    notify_user(user_id=request.customer_id, event="request.delivered", payload=payload)
-    notify_user(user_id=request.customer_id, event="request.rate", payload=payload)
     staff = StoreMembership.objects.filter(store_id=request.store_id).values_list(
         "user_id", flat=True
     )
-    for user_id in staff:
-        notify_user(user_id=user_id, event="store.request_delivered", payload=payload)
+    notices.delivered(request=request, staff_ids=list(staff))
+    notices.driver_rate(request=request, driver_id=_driver_id(request))
 
 
 ARRIVING_SOON_M = 1000
@@ -327,10 +313,10 @@ def position_update(*, request_id: int, driver: User, point: Point) -> DeliveryR
     ):
         request.arriving_notified_at = request.driver_position_at
         fields.append("arriving_notified_at")
-        notify_user(
-            user_id=request.customer_id,
-            event="request.arriving_soon",
-            payload={"request_id": request.pk},
+        speed_m_per_min = float(settings.ROUTING_SPEED_KMH) * 1000 / 60
+        notices.arriving_soon(
+            request=request,
+            eta_min=max(1, round(ARRIVING_SOON_M * settings.ROUTING_CIRCUITY / speed_m_per_min)),
         )
     request.save(update_fields=fields)
     return request

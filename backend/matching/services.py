@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import InvalidInput, NotAllowed
-from backend.core.notifying import notify_user
+from backend.deliveries import notices
 from backend.deliveries.errors import RequestAlreadyAssigned, RequestNotOpen
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.deliveries.states import request_move
@@ -211,12 +211,11 @@ def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
     if mode == AssignmentMode.FIRST_RESPONSE:
         _assign(request=request, offer=offer)
     elif mode == AssignmentMode.CUSTOMER_CHOICE:
-        notify_user(
-            user_id=request.customer_id,
-            event="request.first_response" if first else "request.choose_driver",
-            payload={"request_id": request.pk, "offer_id": offer.pk},
-            collapse_key=f"request-{request.pk}",
-        )
+        if first:
+            notices.first_response(request=request, driver_name=offer.trip.driver.full_name)
+        else:
+            responders = Offer.objects.filter(request=request, state=OfferState.RESPONDED)
+            notices.choose_driver(request=request, responder_count=responders.count())
     elif first:  # best_match: choose once the collection window closes
         from backend.matching.tasks import enqueue_assign_best_match
 
@@ -305,21 +304,15 @@ def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
     others = Offer.objects.filter(request=request).exclude(pk=offer.pk)
     losers = list(
         others.filter(state__in=[OfferState.PENDING, OfferState.RESPONDED]).values_list(
-            "trip__driver_id", flat=True
+            "trip__driver_id", "pk"
         )
     )
     _offers_close(others.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
     _offers_close(others.filter(state=OfferState.RESPONDED), OfferState.NOT_SELECTED)
-    payload = {"request_id": request.pk, "offer_id": offer.pk}
-    notify_user(user_id=request.customer_id, event="request.assigned", payload=payload)
-    notify_user(user_id=trip.driver_id, event="request.assigned", payload=payload)
-    for driver_id in losers:
-        notify_user(
-            user_id=driver_id,
-            event="offer.withdrawn",
-            payload={"request_id": request.pk},
-            collapse_key=f"request-{request.pk}",
-        )
+    driver_name = User.objects.values_list("full_name", flat=True).get(pk=trip.driver_id)
+    notices.assigned(request=request, driver_name=driver_name)
+    notices.offer_selected(driver_id=trip.driver_id, request=request, offer_id=offer.pk)
+    notices.offers_withdrawn(request=request, offers=losers)
 
 
 def request_choose(*, request_id: int, customer: User, offer_id: int) -> Offer:
@@ -372,9 +365,15 @@ def request_assign_best(*, request_id: int) -> Offer | None:
 
 
 @transaction.atomic
-def request_release(*, request_id: int, reason: str) -> None:
-    """A cancelled or failed request lets go of its offers and frees its trip's room."""
-    totals = None
+def request_release(*, request_id: int) -> list[tuple[int, int]]:
+    """A cancelled or failed request lets go of its offers and frees its trip's room.
+    Returns the (driver id, offer id) of the offers it closed, for telling the drivers."""
+    live = [OfferState.PENDING, OfferState.RESPONDED, OfferState.SELECTED]
+    closed = list(
+        Offer.objects.filter(request_id=request_id, state__in=live).values_list(
+            "trip__driver_id", "pk"
+        )
+    )
     selected = (
         Offer.objects.select_for_update()
         .filter(request_id=request_id, state=OfferState.SELECTED)
@@ -391,6 +390,7 @@ def request_release(*, request_id: int, reason: str) -> None:
     open_offers = Offer.objects.filter(request_id=request_id)
     _offers_close(open_offers.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
     _offers_close(open_offers.filter(state=OfferState.RESPONDED), OfferState.WITHDRAWN)
+    return closed
 
 
 def driver_withdraw_everything(*, driver_id: int) -> None:
@@ -453,17 +453,13 @@ def commute_trips_create(*, service_date: date) -> list[Trip]:
 
 
 def _offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None:
-    notify_user(
-        user_id=driver_id,
-        event="offer.new",
-        payload={
-            "offer_id": offer.pk,
-            "request_id": request.pk,
-            "fee_eur": str(offer.fee_eur),
-            "detour_min": round(offer.detour_s / 60),
-        },
-        ttl_s=max(1, int((offer.expires_at - timezone.now()).total_seconds())),
-        collapse_key=f"request-{request.pk}",
+    notices.offer_new(
+        driver_id=driver_id,
+        request=request,
+        offer_id=offer.pk,
+        fee_cents=int(offer.fee_eur * 100),
+        detour_s=offer.detour_s,
+        ttl_s=int((offer.expires_at - timezone.now()).total_seconds()),
     )
 
 
