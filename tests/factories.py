@@ -36,6 +36,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class DriverFactory(UserFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
     profile = factory.RelatedFactory(
         "tests.factories.DriverProfileFactory", factory_related_name="user"
     )
@@ -74,6 +78,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 class DeliveryRequestFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DeliveryRequest
+        skip_postgeneration_save = True
 
     store = factory.SubFactory(StoreFactory)
     customer = factory.SubFactory(UserFactory)
@@ -100,6 +105,7 @@ class ParcelFactory(factory.django.DjangoModelFactory):
 class TripFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Trip
+        skip_postgeneration_save = True
 
     driver = factory.SubFactory(DriverFactory)
     store = factory.SubFactory(StoreFactory)

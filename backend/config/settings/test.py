@@ -1,5 +1,8 @@
 """Test runs: the real PostGIS and Redis, fast password hashing, quiet logs."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -20,3 +23,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
 }
+# Uploaded proofs go to a scratch folder, not the project's.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-media"
