@@ -18,7 +18,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
@@ -110,9 +110,13 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
             longest_cm__lte=trip.max_length_cm,
         )
         .annotate(
-            detour_m=ExpressionWrapper(F("straight_m") * circuity, output_field=FloatField()),
+            # On the line between store and home the straight detour is 0 up to rounding.
+            detour_m=ExpressionWrapper(
+                Greatest(F("straight_m"), 0.0) * circuity, output_field=FloatField()
+            ),
             detour_s=ExpressionWrapper(
-                F("straight_m") * circuity / speed_m_per_s(), output_field=FloatField()
+                Greatest(F("straight_m"), 0.0) * circuity / speed_m_per_s(),
+                output_field=FloatField(),
             ),
         )
         .filter(detour_s__lte=trip.max_detour_s)
