@@ -62,7 +62,8 @@ def test_the_feed_lists_requests_on_my_way_smallest_detour_first(api, store, dri
 
     ids = [item["id"] for item in feed]
     assert ids == [on_the_way.pk, slight_detour.pk]
-    assert opposite.pk not in ids and own.pk not in ids
+    assert opposite.pk not in ids
+    assert own.pk not in ids
     assert feed[0]["detour_m"] < feed[1]["detour_m"]
     assert "dropoff_address" not in feed[0]
     assert feed[0]["dropoff_area"] == {"lat": 45.77, "lng": 4.88}
@@ -164,7 +165,8 @@ def test_a_commute_profile_yields_one_trip_per_working_day(api, store, settings)
     other_day = commute_trips_create(service_date=tomorrow + timedelta(days=1))
 
     assert len(trips) == 1
-    assert again == [] and other_day == []
+    assert again == []
+    assert other_day == []
     trip = trips[0]
     assert trip.departure_earliest.astimezone().time() != time(0, 0)
     assert trip.commute_profile_id == CommuteProfile.objects.get(driver=staff).pk
