@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.construct import regret_insertion
 from routing.layout import Layout, build_layout
@@ -44,6 +44,11 @@ class SolverOptions:
     solution_limit: int | None = None
     spare_vans: int | None = None
     gls_lambda: float | None = None
+    ruin_sequence: int = 10
+    ruin_visits: int = 10
+    acceptance: str = "GREEDY_DESCENT"
+    neighbors_ratio: float | None = None
+    overrides: tuple[tuple[str, float | bool], ...] = ()
 
 
 def _ceil(values: npt.NDArray[np.float64]) -> IntMatrix:
@@ -319,11 +324,37 @@ class _RoutingModel:
         params.first_solution_strategy = getattr(
             routing_enums_pb2.FirstSolutionStrategy, options.first_solution
         )
-        params.local_search_metaheuristic = getattr(
-            routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
-        )
+        if options.metaheuristic == "ITERATED_LOCAL_SEARCH":
+            # Ruin-and-recreate perturbations, each followed by a greedy descent.
+            params.use_iterated_local_search = True
+            ils = params.iterated_local_search_parameters
+            ruin = ils.ruin_recreate_parameters.ruin_strategies.add()
+            ruin.sisr.max_removed_sequence_size = options.ruin_sequence
+            ruin.sisr.avg_num_removed_visits = options.ruin_visits
+            ruin.sisr.bypass_factor = 0.01
+            ils.acceptance_strategy = routing_ils_pb2.AcceptanceStrategy.Value.Value(
+                options.acceptance
+            )
+            ils.simulated_annealing_parameters.automatic_temperatures = True
+            params.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            )
+        else:
+            params.local_search_metaheuristic = getattr(
+                routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
+            )
         if options.gls_lambda is not None:
             params.guided_local_search_lambda_coefficient = options.gls_lambda
+        if options.neighbors_ratio is not None:
+            # Granular neighbourhoods: moves only towards the closest nodes, many more per second.
+            params.ls_operator_neighbors_ratio = options.neighbors_ratio
+            params.ls_operator_min_neighbors = 10
+        for path, value in options.overrides:
+            target = params
+            *parents, leaf = path.split(".")
+            for parent in parents:
+                target = getattr(target, parent)
+            setattr(target, leaf, value)
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
         if options.solution_limit is not None:
             params.solution_limit = options.solution_limit
