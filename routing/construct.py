@@ -165,7 +165,8 @@ class RegretInsertion:
             worth = np.isfinite(c1) & (c1 < lay.penalty[live])
             if not np.any(worth):
                 break
-            regret = np.where(np.isfinite(c2), c2 - c1, np.inf)
+            with np.errstate(invalid="ignore"):
+                regret = np.where(np.isfinite(c2), c2 - c1, np.inf)
             # Parcels with a single option go first (cheapest first), then the largest regret.
             key_single = np.where(worth & ~np.isfinite(regret), -c1 * jitter[live], -np.inf)
             if np.any(np.isfinite(key_single) & worth & ~np.isfinite(regret)):

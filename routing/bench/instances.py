@@ -164,7 +164,7 @@ def synthetic_store_evening(n_drivers: int, n_parcels: int, seed: int) -> Proble
     """A store evening: times are seconds since midnight, distances metres (straight line at
     30 km/h). Drivers leave between 16:00 and 19:00 (30-minute departure window) with room for
     2–5 parcels and a 2–5 km detour budget (as seconds at 30 km/h); parcels have 2-hour delivery
-    windows opening between 16:00 and 20:00 and 2 minutes of service."""
+    windows opening between 15:30 and 18:30 and 2 minutes of service."""
     rng = np.random.default_rng(seed)
     homes = _offsets(rng, n_drivers, 3.0, 12.0)
     customers = _offsets(rng, n_parcels, 0.5, 12.0)
@@ -188,7 +188,7 @@ def synthetic_store_evening(n_drivers: int, n_parcels: int, seed: int) -> Proble
         )
         for k in range(n_drivers)
     )
-    opens = rng.uniform(16 * 3600, 20 * 3600, n_parcels)
+    opens = rng.uniform(15.5 * 3600, 18.5 * 3600, n_parcels)
     parcels = tuple(
         Parcel(
             id=f"p{j}",

@@ -69,6 +69,19 @@ def solve_with_vroom(
         end = horizon if not math.isfinite(hi) else t(hi - offset, horizon)
         return vroom.TimeWindow(start, max(start, end))
 
+    # Skills carry only what VROOM cannot see itself: allowed lists, pins and sizes.
+    static = np.ones(layout.allowed.shape, dtype=bool)
+    index = problem.parcel_index
+    for v, vehicle in enumerate(vehicles):
+        for p, parcel in enumerate(parcels):
+            static[v, p] = (
+                (vehicle.allowed_parcels is None or parcel.id in vehicle.allowed_parcels)
+                and problem.pinned.get(parcel.id, vehicle.id) == vehicle.id
+                and parcel.longest_side_cm <= vehicle.max_longest_side_cm
+            )
+    use_skills = not bool(static.all())
+    del index
+
     problem_input = vroom.Input()
     profiles: dict[tuple[float, bytes], str] = {}
     weight_scale = 1000
@@ -84,7 +97,7 @@ def solve_with_vroom(
             np.fill_diagonal(costs, 0)
             problem_input.set_durations_matrix(profile=name, matrix_input=durations_int)
             problem_input.set_costs_matrix(profile=name, matrix_input=costs.astype(np.int64))
-        allowed_skills = {int(p) + 1 for p in np.flatnonzero(layout.allowed[v])}
+        allowed_skills = {int(p) + 1 for p in np.flatnonzero(static[v])} if use_skills else set()
         capacity = [
             int(min(MAX_INT32, math.floor(c * weight_scale))) if math.isfinite(c) else MAX_INT32
             for c in (vehicle.capacity_weight_kg, vehicle.capacity_volume_l)
@@ -92,8 +105,11 @@ def solve_with_vroom(
         kwargs: dict[str, object] = {}
         if vehicle.max_parcels is not None:
             kwargs["max_tasks"] = vehicle.max_parcels * (1 if layout.loaded_at_start else 2)
+        latest_end = vehicle.latest_end_s
         if layout.span_limit_s[v] < math.inf:
             kwargs["max_travel_time"] = int(math.floor(layout.span_limit_s[v] * time_scale))
+            # Home no later than the last departure plus the direct drive plus the budget.
+            latest_end = min(latest_end, vehicle.latest_start_s + layout.span_limit_s[v])
         problem_input.add_vehicle(
             vroom.Vehicle(
                 id=v,
@@ -102,7 +118,7 @@ def solve_with_vroom(
                 profile=profiles[key],
                 capacity=capacity,
                 skills=allowed_skills,
-                time_window=window(vehicle.earliest_start_s, vehicle.latest_end_s),
+                time_window=window(vehicle.earliest_start_s, latest_end),
                 **kwargs,
             )
         )
@@ -111,7 +127,7 @@ def solve_with_vroom(
             int(math.ceil(parcel.weight_kg * weight_scale)),
             int(math.ceil(parcel.volume_l * weight_scale)),
         ]
-        skills = {index + 1}
+        skills = {index + 1} if use_skills else set()
         if layout.loaded_at_start:
             problem_input.add_job(
                 vroom.Job(
