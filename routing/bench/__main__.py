@@ -1,0 +1,251 @@
+"""Benchmarks: ``python -m routing.bench {vrpod,lilim,synthetic} …``.
+
+Each prints one JSON line per instance and a last line ``summary: key=value …``. Every solution
+(ours and VROOM's) goes through the independent checker; objectives are the checker's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from routing.bench.instances import (
+    Instance,
+    parse_lilim,
+    parse_vrpod,
+    synthetic_store_evening,
+)
+from routing.checker import CheckReport, check
+from routing.model import Problem, Solution
+from routing.solver import solve
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VRPOD = REPO_ROOT / "fixtures" / "benchmarks" / "vrpod"
+DEFAULT_LILIM = REPO_ROOT / "fixtures" / "benchmarks" / "lilim100"
+
+
+def _fmt(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.4f}"
+
+
+def vrpod_instances(folder: Path, pattern: str, limit: int | None) -> Iterator[Instance]:
+    best: dict[str, float] = {}
+    for line in (folder / "best_known.tsv").read_text().splitlines():
+        if "\t" in line:
+            name, value = line.split("\t")[:2]
+            best[name.strip()] = float(value)
+    files = sorted(p for p in folder.glob(pattern) if p.name in best)
+    for path in files[:limit]:
+        yield Instance(name=path.name, problem=parse_vrpod(path), reference=best[path.name])
+
+
+def lilim_instances(folder: Path, pattern: str, limit: int | None) -> Iterator[Instance]:
+    refs: dict[str, float] = {}
+    lines = (folder / "distance_objective_refs.csv").read_text().splitlines()
+    for line in lines[1:]:
+        fields = line.split(",")
+        refs[fields[0]] = float(fields[2]) / 1000.0
+    files = sorted(p for p in folder.glob(pattern) if p.stem in refs)
+    for path in files[:limit]:
+        yield Instance(name=path.stem, problem=parse_lilim(path), reference=refs[path.stem])
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _vroom(problem: Problem) -> tuple[Solution, CheckReport, float]:
+    from routing.bench.vroom_adapter import solve_with_vroom
+
+    solution, seconds = solve_with_vroom(problem)
+    return solution, check(problem, solution), seconds
+
+
+def _default_limit(kind: str, problem: Problem) -> float:
+    if kind == "vrpod":
+        return 2.0 if len(problem.parcels) <= 25 else 10.0
+    if kind == "lilim":
+        return 10.0
+    return 10.0 if len(problem.parcels) <= 400 else 30.0
+
+
+def run_reference_set(
+    kind: str, instances: Iterator[Instance], time_limit_s: float | None, vs: str | None, seed: int
+) -> dict[str, float]:
+    gaps: list[float] = []
+    seconds: list[float] = []
+    feasible = 0
+    count = 0
+    vroom_gaps: list[float] = []
+    vroom_seconds: list[float] = []
+    vroom_feasible = 0
+    for instance in instances:
+        problem = instance.problem
+        limit = time_limit_s or _default_limit(kind, problem)
+        started = time.perf_counter()
+        solution = solve(problem, time_limit_s=limit, seed=seed)
+        elapsed = time.perf_counter() - started
+        report = check(problem, solution)
+        reference = instance.reference or math.nan
+        gap = 100.0 * (report.cost / reference - 1.0)
+        line: dict[str, object] = {
+            "instance": instance.name,
+            "objective": round(report.cost, 6),
+            "reference": reference,
+            "gap_pct": round(gap, 4),
+            "seconds": round(elapsed, 3),
+            "feasible": report.feasible,
+            "served": report.served,
+        }
+        if not report.feasible:
+            line["violations"] = list(report.violations[:5])
+        count += 1
+        seconds.append(elapsed)
+        if report.feasible:
+            feasible += 1
+        gaps.append(gap)
+        if vs == "vroom":
+            _, vreport, vsec = _vroom(problem)
+            vgap = 100.0 * (vreport.cost / reference - 1.0)
+            line.update(
+                vroom_objective=round(vreport.cost, 6),
+                vroom_gap_pct=round(vgap, 4),
+                vroom_seconds=round(vsec, 3),
+                vroom_feasible=vreport.feasible,
+            )
+            vroom_gaps.append(vgap)
+            vroom_seconds.append(vsec)
+            vroom_feasible += int(vreport.feasible)
+        print(json.dumps(line), flush=True)
+    summary = {
+        "instances": float(count),
+        "feasible": float(feasible),
+        "mean_gap_pct": statistics.fmean(gaps) if gaps else math.nan,
+        "median_gap_pct": statistics.median(gaps) if gaps else math.nan,
+        "max_gap_pct": max(gaps) if gaps else math.nan,
+        "mean_s": statistics.fmean(seconds) if seconds else math.nan,
+    }
+    if vs == "vroom":
+        summary.update(
+            vroom_feasible=float(vroom_feasible),
+            vroom_mean_gap_pct=statistics.fmean(vroom_gaps) if vroom_gaps else math.nan,
+            vroom_median_gap_pct=statistics.median(vroom_gaps) if vroom_gaps else math.nan,
+            vroom_max_gap_pct=max(vroom_gaps) if vroom_gaps else math.nan,
+            vroom_mean_s=statistics.fmean(vroom_seconds) if vroom_seconds else math.nan,
+        )
+    return summary
+
+
+def _feasible_part(problem: Problem, solution: Solution) -> tuple[Solution, CheckReport]:
+    """Keep only the routes the checker accepts on their own (others emptied, their parcels
+    unserved): how a yardstick's infeasible routes are counted."""
+    from routing.model import Route
+
+    kept: list[Route] = []
+    for route in solution.routes:
+        single = Solution(routes=(route,), unserved=())
+        report = check(problem, single)
+        route_ok = not [v for v in report.violations if not v.startswith("mandatory")]
+        kept.append(route if route_ok else Route(vehicle=route.vehicle))
+    served = {s.parcel for r in kept for s in r.stops}
+    cleaned = Solution(
+        routes=tuple(kept),
+        unserved=tuple(p for p in range(len(problem.parcels)) if p not in served),
+    )
+    return cleaned, check(problem, cleaned)
+
+
+def run_synthetic(
+    drivers: int, parcels: int, seed: int, time_limit_s: float | None, vs: str | None
+) -> dict[str, float]:
+    problem = synthetic_store_evening(drivers, parcels, seed)
+    limit = time_limit_s or _default_limit("synthetic", problem)
+    started = time.perf_counter()
+    solution = solve(problem, time_limit_s=limit, seed=seed)
+    elapsed = time.perf_counter() - started
+    peak_mb = _peak_mb()
+    report = check(problem, solution)
+    line: dict[str, object] = {
+        "instance": f"synthetic-{drivers}x{parcels}-seed{seed}",
+        "served": report.served,
+        "detour_km": round(report.driver_detour_m / 1000.0, 4),
+        "seconds": round(elapsed, 3),
+        "feasible": report.feasible,
+        "peak_mb": round(peak_mb, 1),
+    }
+    summary = {
+        "drivers": float(drivers),
+        "parcels": float(parcels),
+        "served": float(report.served),
+        "detour_km": report.driver_detour_m / 1000.0,
+        "seconds": elapsed,
+        "peak_mb": peak_mb,
+        "feasible": float(report.feasible),
+    }
+    if vs == "vroom":
+        vsolution, vraw, vsec = _vroom(problem)
+        _, vreport = _feasible_part(problem, vsolution)
+        line.update(
+            vroom_served=vreport.served,
+            vroom_detour_km=round(vreport.driver_detour_m / 1000.0, 4),
+            vroom_seconds=round(vsec, 3),
+            vroom_routes_rejected=sum(
+                1 for a, b in zip(vraw.routes, vreport.routes, strict=True) if a.parcels != b.parcels
+            ),
+        )
+        summary.update(
+            vroom_served=float(vreport.served),
+            vroom_detour_km=vreport.driver_detour_m / 1000.0,
+            vroom_seconds=vsec,
+        )
+    print(json.dumps(line), flush=True)
+    return summary
+
+
+def _summary_line(summary: dict[str, float]) -> str:
+    parts = []
+    for key, value in summary.items():
+        if key in ("instances", "feasible", "drivers", "parcels", "served", "vroom_served") or (
+            key == "vroom_feasible"
+        ):
+            parts.append(f"{key}={int(value)}")
+        else:
+            parts.append(f"{key}={_fmt(value)}")
+    return "summary: " + " ".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m routing.bench", description=__doc__)
+    sub = parser.add_subparsers(dest="kind", required=True)
+    for kind, default in (("vrpod", DEFAULT_VRPOD), ("lilim", DEFAULT_LILIM)):
+        p = sub.add_parser(kind)
+        p.add_argument("folder", nargs="?", type=Path, default=default)
+        p.add_argument("--pattern", default="*.txt", help="file glob inside the folder")
+        p.add_argument("--limit", type=int, default=None, help="first N instances only")
+    p = sub.add_parser("synthetic")
+    p.add_argument("--drivers", type=int, default=200)
+    p.add_argument("--parcels", type=int, default=400)
+    for p in sub.choices.values():
+        p.add_argument("--time-limit", type=float, default=None, help="seconds per instance")
+        p.add_argument("--vs", choices=["vroom"], default=None)
+        p.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.kind == "synthetic":
+        summary = run_synthetic(args.drivers, args.parcels, args.seed, args.time_limit, args.vs)
+    else:
+        source = vrpod_instances if args.kind == "vrpod" else lilim_instances
+        instances = source(args.folder, args.pattern, args.limit)
+        summary = run_reference_set(args.kind, instances, args.time_limit, args.vs, args.seed)
+    print(_summary_line(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

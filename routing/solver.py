@@ -1,0 +1,384 @@
+"""The batch optimiser: the one place where the OR-Tools routing model is built.
+
+Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solution with our own
+regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve
+it until the time limit. Costs, times and loads are scaled to integers (OR-Tools works in int64);
+times and loads are rounded the safe way (travel up, limits down) so that whatever OR-Tools
+accepts the checker accepts too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+
+from routing.construct import regret_insertion
+from routing.layout import Layout, build_layout
+from routing.model import Problem, Route, Solution, Stop, StopKind
+
+IntMatrix = npt.NDArray[np.int64]
+
+COST_SCALE = 1000.0  # cost units -> integer (1/1000 of a metre of detour)
+TIME_SCALE = 1000.0  # seconds -> integer (milliseconds)
+LOAD_SCALE = 1000.0  # kg, litres -> integer (grams, millilitres)
+UNSERVED_MANDATORY_COST = 10**12  # scaled; dwarfs any route cost
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Search settings. ``solution_limit`` stops the search after that many solutions, which
+    makes the result independent of machine speed (and so reproducible) when the time limit is
+    not reached first. ``use_construction`` hands our regret insertion to OR-Tools as its first
+    solution; otherwise OR-Tools' parallel cheapest insertion builds it.
+    """
+
+    use_construction: bool = True
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    solution_limit: int | None = None
+    spare_vans: int | None = None
+    gls_lambda: float | None = None
+    ruin_sequence: int = 10
+    ruin_visits: int = 10
+    acceptance: str = "GREEDY_DESCENT"
+    neighbors_ratio: float | None = None
+    overrides: tuple[tuple[str, float | bool], ...] = ()
+
+
+def _ceil(values: npt.NDArray[np.float64]) -> IntMatrix:
+    return np.ceil(values - 1e-9).astype(np.int64)
+
+
+def _floor(value: float) -> int:
+    return int(math.floor(value + 1e-9))
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    options: SolverOptions | None = None,
+) -> Solution:
+    """Assign parcels to vehicles and order the stops, best effort within ``time_limit_s``.
+
+    Minimises vehicle costs (driver detour distance × cost_per_m, van fixed cost + distance ×
+    cost_per_m, compensation) plus the penalties of parcels left unserved; mandatory and pinned
+    parcels are served whenever a feasible route exists. A parcel no vehicle can reach is left
+    unserved, never forced. Deterministic for a given seed when the search ends by
+    ``options.solution_limit`` rather than by the clock.
+
+    Raises:
+        ProblemError: if the problem is malformed (raised when the problem is built).
+        ValueError: if ``time_limit_s`` is not positive.
+    """
+    if not time_limit_s > 0:
+        raise ValueError("time_limit_s must be positive")
+    options = options or SolverOptions()
+    started = time.perf_counter()
+    n_parcels = len(problem.parcels)
+    if not problem.vehicles or not problem.parcels:
+        routes = tuple(Route(vehicle=v) for v in range(len(problem.vehicles)))
+        penalty = sum(p.penalty or 0.0 for p in problem.parcels)
+        return Solution(routes=routes, unserved=tuple(range(n_parcels)), cost=penalty)
+    layout = build_layout(problem)
+    pinned = {
+        problem.parcel_index[p]: problem.vehicle_index[v] for p, v in problem.pinned.items()
+    }
+    initial: list[list[int]] | None = None
+    if options.use_construction:
+        initial = regret_insertion(layout, seed=seed, pinned=pinned)
+    constructed_s = time.perf_counter() - started
+    model = _RoutingModel(problem, layout)
+    remaining_s = max(0.05, time_limit_s - (time.perf_counter() - started) - 0.05)
+    routes_nodes = model.search(initial, remaining_s, options)
+    stats = {
+        "construction_s": constructed_s,
+        "total_s": time.perf_counter() - started,
+        "loaded_at_start": float(layout.loaded_at_start),
+    }
+    return _to_solution(problem, layout, routes_nodes, model.last_cost, stats)
+
+
+def _to_solution(
+    problem: Problem,
+    layout: Layout,
+    routes_nodes: list[list[int]],
+    cost: float,
+    stats: dict[str, float],
+) -> Solution:
+    routes: list[Route] = []
+    served: set[int] = set()
+    for v, nodes in enumerate(routes_nodes):
+        stops: list[Stop] = []
+        if layout.loaded_at_start:
+            parcels = [int(layout.node_parcel[n]) for n in nodes]
+            stops.extend(Stop(parcel=p, kind=StopKind.PICKUP) for p in parcels)
+            stops.extend(Stop(parcel=p, kind=StopKind.DROPOFF) for p in parcels)
+        else:
+            for n in nodes:
+                kind = StopKind.PICKUP if layout.node_is_pickup[n] else StopKind.DROPOFF
+                stops.append(Stop(parcel=int(layout.node_parcel[n]), kind=kind))
+        served.update(s.parcel for s in stops if s.kind is StopKind.DROPOFF)
+        routes.append(Route(vehicle=v, stops=tuple(stops)))
+    unserved = tuple(p for p in range(len(problem.parcels)) if p not in served)
+    return Solution(
+        routes=tuple(routes), unserved=unserved, cost=cost, stats=MappingProxyType(stats)
+    )
+
+
+class _RoutingModel:
+    """OR-Tools model of one problem. Nodes are the layout's nodes, one-to-one."""
+
+    def __init__(self, problem: Problem, layout: Layout):
+        self.problem = problem
+        self.layout = layout
+        self.last_cost = math.nan
+        lay = layout
+        n_v = len(lay.start_node)
+        self.manager = pywrapcp.RoutingIndexManager(
+            lay.n_nodes, n_v, [int(s) for s in lay.start_node], [int(e) for e in lay.end_node]
+        )
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self._arc_costs()
+        self._time()
+        self._loads()
+        self._pairs_and_options()
+
+    # --- costs ------------------------------------------------------------------------------
+    def _arc_costs(self) -> None:
+        """Rule: a vehicle pays cost_per_m × distance on every arc, plus the compensation of a
+        parcel on the arc leaving that parcel's drop-off; a van pays its fixed cost when used.
+        Drivers are "used when empty" so that their direct commute is always counted: the
+        objective then differs from the total detour by a constant, instead of charging a whole
+        commute to the first parcel a driver takes."""
+        lay, routing = self.layout, self.routing
+        groups: dict[tuple[float, bytes], int] = {}
+        self.constant_cost = 0.0
+        dropoffs = lay.dropoff_node
+        for v in range(len(lay.start_node)):
+            compensation = lay.compensation[v]
+            key = (float(lay.cost_per_m[v]), compensation.tobytes())
+            if key not in groups:
+                matrix = np.rint(lay.cost_per_m[v] * lay.distance_m * COST_SCALE).astype(np.int64)
+                if np.any(compensation):
+                    matrix[dropoffs, :] += np.rint(compensation * COST_SCALE).astype(np.int64)[
+                        :, None
+                    ]
+                groups[key] = routing.RegisterTransitMatrix(matrix.tolist())
+            routing.SetArcCostEvaluatorOfVehicle(groups[key], v)
+            if lay.is_driver[v]:
+                routing.SetVehicleUsedWhenEmpty(True, v)
+                self.constant_cost += float(lay.cost_per_m[v] * lay.direct_m[v])
+            elif lay.fixed_cost[v] > 0:
+                routing.SetFixedCostOfVehicle(int(round(lay.fixed_cost[v] * COST_SCALE)), v)
+
+    # --- time -------------------------------------------------------------------------------
+    def _needs_time(self) -> bool:
+        lay = self.layout
+        return bool(
+            not lay.loaded_at_start
+            or np.any(np.isfinite(lay.node_latest_s[: 2 * lay.n_parcels]))
+            or np.any(np.isfinite(lay.node_earliest_s[: 2 * lay.n_parcels]))
+            or np.any(np.isfinite(lay.span_limit_s))
+            or np.any(np.isfinite(lay.latest_end_s))
+            or np.any(np.isfinite(lay.latest_start_s))
+        )
+
+    def _time(self) -> None:
+        """Rule: arrival at j >= departure from i + travel(i, j), departure from i = arrival +
+        waiting + service(i); each stop begins inside its window; a vehicle leaves within its
+        departure window and arrives before its shift ends; a driver's span (departure to home)
+        is at most the direct drive plus the detour budget."""
+        self.time_dimension = None
+        if not self._needs_time():
+            return
+        lay, routing = self.layout, self.routing
+        finite = [
+            a[np.isfinite(a)]
+            for a in (
+                lay.node_earliest_s,
+                lay.node_latest_s,
+                lay.earliest_start_s,
+                lay.latest_start_s,
+                lay.latest_end_s,
+            )
+        ]
+        values = np.concatenate(finite) if finite else np.zeros(1)
+        self.t0 = float(values.min()) if len(values) else 0.0
+        transit = _ceil((lay.duration_s + lay.node_service_s[:, None]) * TIME_SCALE)
+        longest_route = int(transit.max()) * (lay.n_nodes + 1)
+        horizon = int(((values.max() if len(values) else 0.0) - self.t0) * TIME_SCALE)
+        horizon += longest_route
+        self.horizon = horizon
+        callback = routing.RegisterTransitMatrix(transit.tolist())
+        routing.AddDimension(callback, horizon, horizon, False, "time")
+        dimension = routing.GetDimensionOrDie("time")
+        self.time_dimension = dimension
+
+        def lower(value: float) -> int:
+            if not math.isfinite(value):
+                return 0
+            return max(0, int(math.ceil((value - self.t0) * TIME_SCALE - 1e-6)))
+
+        def upper(value: float) -> int:
+            if not math.isfinite(value):
+                return horizon
+            return min(horizon, _floor((value - self.t0) * TIME_SCALE))
+
+        n_parcel_nodes = lay.n_parcels if lay.loaded_at_start else 2 * lay.n_parcels
+        for node in range(n_parcel_nodes):
+            index = self.manager.NodeToIndex(node)
+            lo, hi = lower(lay.node_earliest_s[node]), upper(lay.node_latest_s[node])
+            dimension.CumulVar(index).SetRange(lo, max(lo, hi))
+        for v in range(len(lay.start_node)):
+            start, end = routing.Start(v), routing.End(v)
+            lo, hi = lower(lay.earliest_start_s[v]), upper(lay.latest_start_s[v])
+            dimension.CumulVar(start).SetRange(lo, max(lo, hi))
+            dimension.CumulVar(end).SetMax(upper(lay.latest_end_s[v]))
+            if math.isfinite(lay.span_limit_s[v]):
+                dimension.SetSpanUpperBoundForVehicle(
+                    _floor(lay.span_limit_s[v] * TIME_SCALE), v
+                )
+
+    # --- loads ------------------------------------------------------------------------------
+    def _loads(self) -> None:
+        """Rule: the load on board never exceeds the vehicle's capacity, in weight and in volume
+        (parcels loaded at the store count from departure); the number of parcels on a route
+        never exceeds max_parcels."""
+        lay, routing = self.layout, self.routing
+        for name, demand, capacity in (
+            ("weight", lay.node_weight_kg, lay.capacity_weight_kg),
+            ("volume", lay.node_volume_l, lay.capacity_volume_l),
+        ):
+            scaled = np.rint(demand * LOAD_SCALE).astype(np.int64)
+            if not np.any(scaled) or not np.any(np.isfinite(capacity)):
+                continue
+            total = int(np.abs(scaled).sum()) + 1
+            caps = [
+                min(total, _floor(c * LOAD_SCALE)) if math.isfinite(c) else total
+                for c in capacity
+            ]
+            callback = routing.RegisterUnaryTransitVector(scaled.tolist())
+            routing.AddDimensionWithVehicleCapacity(callback, 0, caps, True, name)
+        if np.any(np.isfinite(lay.max_parcels)):
+            counts = np.zeros(lay.n_nodes, dtype=np.int64)
+            counts[lay.dropoff_node] = 1
+            callback = routing.RegisterUnaryTransitVector(counts.tolist())
+            caps = [
+                int(m) if math.isfinite(m) else lay.n_parcels for m in lay.max_parcels
+            ]
+            routing.AddDimensionWithVehicleCapacity(callback, 0, caps, True, "parcels")
+
+    # --- pairs, optional parcels, allowed vehicles -------------------------------------------
+    def _pairs_and_options(self) -> None:
+        """Rules: a parcel's pickup and drop-off are served by the same vehicle, pickup first,
+        or both not at all; leaving a parcel out costs its penalty (a huge one when it must be
+        served or is pinned); only vehicles that survived pruning may carry it."""
+        lay, routing, manager = self.layout, self.routing, self.manager
+        solver = routing.solver()
+        n_v = len(lay.start_node)
+        for p in range(lay.n_parcels):
+            drop = manager.NodeToIndex(int(lay.dropoff_node[p]))
+            indices = [drop]
+            penalty = lay.penalty[p]
+            scaled = (
+                UNSERVED_MANDATORY_COST
+                if not math.isfinite(penalty)
+                else int(round(penalty * COST_SCALE))
+            )
+            if not lay.loaded_at_start:
+                pick = manager.NodeToIndex(int(lay.pickup_node[p]))
+                indices.insert(0, pick)
+                routing.AddPickupAndDelivery(pick, drop)
+                solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
+                solver.Add(routing.ActiveVar(pick) == routing.ActiveVar(drop))
+                assert self.time_dimension is not None
+                solver.Add(
+                    self.time_dimension.CumulVar(pick) <= self.time_dimension.CumulVar(drop)
+                )
+                routing.AddDisjunction([pick], scaled)
+                routing.AddDisjunction([drop], 0)
+            else:
+                routing.AddDisjunction([drop], scaled)
+            vehicles = np.flatnonzero(lay.allowed[:, p])
+            if len(vehicles) == 0:
+                for index in indices:
+                    solver.Add(routing.ActiveVar(index) == 0)
+            elif len(vehicles) < n_v:
+                for index in indices:
+                    routing.SetAllowedVehiclesForIndex([int(v) for v in vehicles], index)
+
+    # --- search -----------------------------------------------------------------------------
+    def search(
+        self, initial: list[list[int]] | None, time_limit_s: float, options: SolverOptions
+    ) -> list[list[int]]:
+        routing = self.routing
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, options.first_solution
+        )
+        if options.metaheuristic == "ITERATED_LOCAL_SEARCH":
+            # Ruin-and-recreate perturbations, each followed by a greedy descent.
+            params.use_iterated_local_search = True
+            ils = params.iterated_local_search_parameters
+            ruin = ils.ruin_recreate_parameters.ruin_strategies.add()
+            ruin.sisr.max_removed_sequence_size = options.ruin_sequence
+            ruin.sisr.avg_num_removed_visits = options.ruin_visits
+            ruin.sisr.bypass_factor = 0.01
+            ils.acceptance_strategy = routing_ils_pb2.AcceptanceStrategy.Value.Value(
+                options.acceptance
+            )
+            ils.simulated_annealing_parameters.automatic_temperatures = True
+            params.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            )
+        else:
+            params.local_search_metaheuristic = getattr(
+                routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
+            )
+        if options.gls_lambda is not None:
+            params.guided_local_search_lambda_coefficient = options.gls_lambda
+        if options.neighbors_ratio is not None:
+            # Granular neighbourhoods: moves only towards the closest nodes, many more per second.
+            params.ls_operator_neighbors_ratio = options.neighbors_ratio
+            params.ls_operator_min_neighbors = 10
+        for path, value in options.overrides:
+            target = params
+            *parents, leaf = path.split(".")
+            for parent in parents:
+                target = getattr(target, parent)
+            setattr(target, leaf, value)
+        params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+        if options.solution_limit is not None:
+            params.solution_limit = options.solution_limit
+        routing.CloseModelWithParameters(params)
+        assignment = None
+        if initial is not None:
+            start = routing.ReadAssignmentFromRoutes(initial, True)
+            if start is not None:
+                assignment = routing.SolveFromAssignmentWithParameters(start, params)
+                if assignment is None:
+                    assignment = start
+        if assignment is None:
+            assignment = routing.SolveWithParameters(params)
+        if assignment is None:
+            self.last_cost = math.nan
+            return [[] for _ in range(len(self.layout.start_node))]
+        routes: list[list[int]] = []
+        for v in range(len(self.layout.start_node)):
+            index = routing.Start(v)
+            nodes: list[int] = []
+            index = assignment.Value(routing.NextVar(index))
+            while not routing.IsEnd(index):
+                nodes.append(self.manager.IndexToNode(index))
+                index = assignment.Value(routing.NextVar(index))
+            routes.append(nodes)
+        self.last_cost = assignment.ObjectiveValue() / COST_SCALE - self.constant_cost
+        return routes
