@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
 from backend.deliveries.models import DeliveryRequest, Parcel
+from backend.matching.geometry import reach_ellipse
+from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.models import Offer, Trip
 from backend.stores.models import Store, StoreMembership
 
@@ -118,6 +120,10 @@ class TripFactory(factory.django.DjangoModelFactory):
     capacity_l = Decimal("1500")
     max_length_cm = 200
     max_detour_s = 900
+    reach_area = factory.LazyAttribute(
+        lambda trip: reach_ellipse(store=trip.store.location, home=trip.destination,
+                                   budget_m=prefilter_budget_m(trip.max_detour_s))
+    )
 
 
 class OfferFactory(factory.django.DjangoModelFactory):

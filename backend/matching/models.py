@@ -58,6 +58,11 @@ class Trip(models.Model):
     direct_m = models.PositiveIntegerField(
         help_text="Straight-line distance from the store to the destination, metres."
     )
+    reach_area = gis_models.PolygonField(
+        srid=4326,
+        spatial_index=True,
+        help_text="Contains every drop-off this trip could take within its detour budget.",
+    )
     capacity_kg = models.DecimalField(max_digits=6, decimal_places=1)
     capacity_l = models.DecimalField(max_digits=7, decimal_places=1)
     max_length_cm = models.PositiveIntegerField()

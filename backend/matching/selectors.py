@@ -18,11 +18,19 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+import routing
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
 from backend.matching.models import Offer, OfferState, Trip
+from backend.matching.routing_adapter import (
+    carried_by_trip,
+    requests_with_totals,
+    routing_trip,
+    travel_provider,
+    trip_parcel,
+)
 
 
 def speed_m_per_s() -> float:
@@ -70,9 +78,8 @@ def straight_detour_m(d_sd: Any, d_dh: Any, d_sh: Any) -> ExpressionWrapper:
 
 def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
     """Open requests at the trip's store that fit its capacity, departure and detour budget
-    (straight-line lower bound, so nothing feasible is lost), cheapest detour first.
-
-    Annotates ``detour_m`` and ``detour_s`` (straight line × circuity at the configured speed).
+    (straight-line lower bound, so nothing feasible is lost), smallest straight detour first.
+    Annotates the request totals ``weight_kg``, ``volume_l``, ``longest_cm`` and ``straight_m``.
     """
     now = timezone.now()
     remaining_kg = trip.capacity_kg - trip.load_kg
@@ -109,20 +116,9 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
             volume_l__lte=remaining_l,
             longest_cm__lte=trip.max_length_cm,
         )
-        .annotate(
-            # On the line between store and home the straight detour is 0 up to rounding.
-            detour_m=ExpressionWrapper(
-                Greatest(F("straight_m"), 0.0) * circuity, output_field=FloatField()
-            ),
-            detour_s=ExpressionWrapper(
-                Greatest(F("straight_m"), 0.0) * circuity / speed_m_per_s(),
-                output_field=FloatField(),
-            ),
-        )
-        .filter(detour_s__lte=trip.max_detour_s)
         .select_related("store")
         .prefetch_related("parcels")
-        .order_by("detour_m", "id")
+        .order_by("straight_m", "id")
     )
 
 
@@ -155,24 +151,22 @@ def selected_offer_fee_eur(*, request_id: int) -> Decimal:
 
 
 def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
-    """Active trips from the request's store that could take it: departure fits the window,
-    room left, driver not the customer, not at the earnings cap, no offer yet for this request,
-    and home H with d(S,D) + d(D,H) ≤ d(S,H) + budget in straight-line metres — a lower bound
-    of the real detour, so no feasible trip is lost. Cheapest straight-line detour first;
-    annotates ``straight_m``."""
+    """Active trips from the request's store that could take it: the drop-off lies in the
+    trip's reach (a spatial index lookup), departure fits the window, room is left, the driver
+    is not the customer, not at the earnings cap and has no offer yet for this request, and
+    d(S,D) + d(D,H) ≤ d(S,H) + budget in straight-line metres — a lower bound of the real
+    detour, so no feasible trip is lost. Smallest straight-line detour first; annotates
+    ``straight_m``."""
+    from backend.matching.routing_adapter import prefilter_budget_m
+
     now = timezone.now()
     store = request.store
     totals = request_totals(request_id=request.pk)
-    d_sd = (
-        DeliveryRequest.objects.filter(pk=request.pk)
-        .annotate(d=Distance("dropoff_point", store.location))
-        .values_list("d", flat=True)
-        .get()
-        .m
-    )
+    d_sd = sphere_distance_m(request.dropoff_point, store.location)
     existing = Offer.objects.filter(request=request, trip=OuterRef("pk"))
     return (
         Trip.objects.filter(
+            reach_area__intersects=request.dropoff_point,
             store_id=store.pk,
             state=Trip.State.ACTIVE,
             departure_latest__gte=now,
@@ -186,13 +180,66 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             room_kg=F("capacity_kg") - F("load_kg"),
             room_l=F("capacity_l") - F("load_l"),
             straight_m=straight_detour_m(
-                float(d_sd), Distance("destination", request.dropoff_point), F("direct_m")
+                d_sd,
+                Distance("destination", request.dropoff_point, spheroid=False),
+                F("direct_m"),
             ),
         )
         .filter(
             room_kg__gte=totals["weight_kg"],
             room_l__gte=totals["volume_l"],
-            straight_m__lte=F("max_detour_s") * speed_m_per_s(),
+            straight_m__lte=F("max_detour_s") * prefilter_budget_m(1),
         )
+        .select_related("store")
         .order_by("straight_m", "id")
     )
+
+
+def sphere_distance_m(a: Any, b: Any) -> float:
+    """Great-circle metres between two points, as the database computes it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Distance(%s::geography, %s::geography, false)", [a.ewkt, b.ewkt])
+        (distance,) = cursor.fetchone()
+    return float(distance)
+
+
+# How many prefiltered candidates go to the exact insertion.
+MAX_CANDIDATES = 500
+
+
+def rank_insertions(
+    *, request: DeliveryRequest, trips: list[Trip], k: int
+) -> list[tuple[Trip, routing.Insertion]]:
+    """The k trips where the request adds the least detour to the current route, with that
+    insertion; trips where it does not fit (windows, capacity, budget) are left out."""
+    if not trips or k <= 0:
+        return []
+    carried = carried_by_trip([trip.pk for trip in trips])
+    routes = routing.RouteSet.from_trips(
+        [routing_trip(trip, carried.get(trip.pk, [])) for trip in trips]
+    )
+    parcel = trip_parcel(requests_with_totals([request.pk])[request.pk])
+    insertions = routing.best_insertions(routes, parcel, travel_provider(), k=k)
+    return [(trips[insertion.trip], insertion) for insertion in insertions]
+
+
+def trip_feed(*, trip: Trip, limit: int = 50) -> list[DeliveryRequest]:
+    """Open requests this trip can take, smallest added detour first, each with ``detour_s``
+    and ``detour_m`` set to what it adds to the trip's current route (exact insertion)."""
+    prefiltered = list(opportunities_for_trip(trip=trip)[:MAX_CANDIDATES])
+    if not prefiltered:
+        return []
+    carried = carried_by_trip([trip.pk])
+    routes = routing.RouteSet.from_trips([routing_trip(trip, carried.get(trip.pk, []))])
+    travel = travel_provider()
+    feed = []
+    for request in prefiltered:
+        found = routing.best_insertions(routes, trip_parcel(request), travel, k=1)
+        if found:
+            request.detour_s = max(0.0, found[0].added_detour_s)  # type: ignore[attr-defined]
+            request.detour_m = max(0.0, found[0].added_detour_m)  # type: ignore[attr-defined]
+            feed.append(request)
+    feed.sort(key=lambda request: (request.detour_s, request.pk))  # type: ignore[attr-defined]
+    return feed[:limit]

@@ -34,7 +34,9 @@ from backend.matching.errors import (
     TripNotActive,
     WrongAssignmentMode,
 )
+from backend.matching.geometry import reach_ellipse
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
+from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.selectors import driver_earned_this_year_eur, request_totals
 from backend.stores.models import AssignmentMode, Store
 
@@ -46,7 +48,11 @@ MAX_TRIP_DISTANCE_M = 100_000
 
 
 def _store_with_distance(store_id: int, point: Point) -> Store:
-    store = Store.objects.annotate(to_point=Distance("location", point)).filter(pk=store_id).first()
+    store = (
+        Store.objects.annotate(to_point=Distance("location", point, spheroid=False))
+        .filter(pk=store_id)
+        .first()
+    )
     if store is None:
         raise InvalidInput("store_id", "Unknown store.")
     return store
@@ -99,6 +105,9 @@ def trip_create(
         departure_latest=departure_latest,
         destination=destination,
         direct_m=math.ceil(direct_m),
+        reach_area=reach_ellipse(
+            store=store.location, home=destination, budget_m=prefilter_budget_m(max_detour_s)
+        ),
         service_date=departure_earliest.astimezone(ZoneInfo(store.timezone)).date(),
         capacity_kg=capacity_kg or profile.capacity_kg,
         capacity_l=capacity_l or profile.capacity_l,
@@ -250,7 +259,7 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
 
     Raises Trip.DoesNotExist, TripNotActive, RequestNotOpen (no longer fits the trip), and what
     ``offer_respond`` raises."""
-    from backend.matching.selectors import opportunities_for_trip
+    from backend.matching.selectors import MAX_CANDIDATES, trip_feed
 
     with transaction.atomic():
         trip = Trip.objects.select_related("store").get(pk=trip_id, driver=driver)
@@ -258,7 +267,9 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
             raise TripNotActive()
         existing = Offer.objects.filter(trip=trip, request_id=request_id).first()
         if existing is None:
-            fit = opportunities_for_trip(trip=trip).filter(pk=request_id).first()
+            fit = next(
+                (r for r in trip_feed(trip=trip, limit=MAX_CANDIDATES) if r.pk == request_id), None
+            )
             if fit is None:
                 raise RequestNotOpen("This request is no longer open or no longer fits the trip.")
             existing, _ = Offer.objects.get_or_create(
@@ -465,9 +476,16 @@ def _offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> Non
 
 @transaction.atomic
 def offers_create_for_request(*, request_id: int) -> list[Offer]:
-    """Offer an open request to the best trips (the store's fan-out k), cheapest detour first.
-    Idempotent: trips already offered this request are skipped, so a re-run adds nothing."""
-    from backend.matching.selectors import trip_candidates_for_request
+    """Offer an open request to the trips it fits best: candidates from the spatial prefilter,
+    then the exact cheapest insertion into each candidate's current route (with the parcels it
+    already carries) by the routing core; the store's fan-out k smallest added detours become
+    offers. Idempotent: trips already offered this request are skipped, so a re-run adds
+    nothing."""
+    from backend.matching.selectors import (
+        MAX_CANDIDATES,
+        rank_insertions,
+        trip_candidates_for_request,
+    )
 
     request = (
         DeliveryRequest.objects.select_for_update(of=("self",))
@@ -477,27 +495,26 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     if request.state != RequestState.OPEN:
         return []
     store = request.store
-    already = (
-        Offer.objects.filter(request=request)
-        .exclude(state__in=[OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN])
-        .count()
-    )
-    wanted = store.offer_fanout_k - already
+    live = Offer.objects.filter(
+        request=request, state__in=[OfferState.PENDING, OfferState.RESPONDED]
+    ).count()
+    wanted = store.offer_fanout_k - live
     if wanted <= 0:
         return []
+    candidates = list(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
+    ranked = rank_insertions(request=request, trips=candidates, k=wanted)
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
-    circuity = float(settings.ROUTING_CIRCUITY)
-    speed = float(settings.ROUTING_SPEED_KMH) / 3.6
     created = []
-    for trip in trip_candidates_for_request(request=request)[:wanted]:
-        detour_m = max(0.0, trip.straight_m * circuity)  # type: ignore[attr-defined]
+    for trip, insertion in ranked:
         offer, new = Offer.objects.get_or_create(
             request=request,
             trip=trip,
             defaults={
-                "detour_m": round(detour_m),
-                "detour_s": round(detour_m / speed),
-                "fee_eur": offer_fee_eur(request=request, store=store, detour_m=detour_m),
+                "detour_m": max(0, round(insertion.added_detour_m)),
+                "detour_s": max(0, round(insertion.added_detour_s)),
+                "fee_eur": offer_fee_eur(
+                    request=request, store=store, detour_m=insertion.added_detour_m
+                ),
                 "expires_at": expires_at,
             },
         )
@@ -511,7 +528,7 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
 def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
     """Offer a newly declared trip the open requests it fits, cheapest detour first, for
     requests that still have fewer live offers than their store's fan-out. Idempotent."""
-    from backend.matching.selectors import opportunities_for_trip
+    from backend.matching.selectors import trip_feed
 
     trip = Trip.objects.select_related("store").get(pk=trip_id)
     if trip.state != Trip.State.ACTIVE:
@@ -519,7 +536,7 @@ def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
     store = trip.store
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
     created = []
-    for request in opportunities_for_trip(trip=trip)[: store.offer_fanout_k]:
+    for request in trip_feed(trip=trip, limit=store.offer_fanout_k):
         locked = DeliveryRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
         live = Offer.objects.filter(
             request=locked, state__in=[OfferState.PENDING, OfferState.RESPONDED]

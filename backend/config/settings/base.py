@@ -226,6 +226,11 @@ CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
 # provider is configured.
 ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=30.0)
 ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
+# The candidate prefilter turns a detour budget in seconds into straight-line metres at this
+# speed; it must be at least the fastest average speed of the travel provider, or feasible trips
+# could be missed.
+MATCHING_PREFILTER_SPEED_KMH = env.float("MATCHING_PREFILTER_SPEED_KMH", default=ROUTING_SPEED_KMH)
+DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
 
 # --- Notifications (notifications/): push through FCM, inbox, outbox --------------------------
 # FCM is used when a service account file is given (FCM_CREDENTIALS_FILE, or Google's usual
