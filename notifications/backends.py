@@ -72,7 +72,11 @@ class LoggingBackend:
         for push in pushes:
             message_id = f"logged/{uuid.uuid4()}"
             logger.info(
-                "push",
+                "push to device ...%s: %s | %s | data=%s",
+                push.token[-8:],
+                push.title,
+                push.body,
+                push.data,
                 extra={
                     "push_message_id": message_id,
                     "push_token_suffix": push.token[-8:],

@@ -379,7 +379,15 @@ def outbox_send(*, outbox_ids: Sequence[int]) -> SendReport:
         return report
     now = timezone.now()
     pushes = [_push_for(message, now=now) for message in claimed]
-    results = get_backend().send_batch(pushes)
+    try:
+        results = get_backend().send_batch(pushes)
+    except Exception as error:
+        # A backend bug or an unforeseen failure: give the rows back for a later attempt rather
+        # than leaving them to the lease. Nothing was recorded as sent.
+        logger.exception("push backend failed")
+        results = [PushResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")] * len(
+            pushes
+        )
     _record(messages=claimed, results=results, report=report)
     for delay_s, ids in report.retries_by_delay_s.items():
         enqueue_send(outbox_ids=ids, countdown_s=delay_s)
