@@ -529,6 +529,7 @@ def _record(
 class SweepReport:
     released: int = 0
     enqueued: int = 0
+    purged: int = 0
 
 
 def outbox_sweep() -> SweepReport:
@@ -555,7 +556,27 @@ def outbox_sweep() -> SweepReport:
     if due_ids:
         enqueue_send(outbox_ids=due_ids)
         logger.warning("outbox sweep requeued messages", extra={"count": len(due_ids)})
-    return SweepReport(released=released, enqueued=len(due_ids))
+    return SweepReport(released=released, enqueued=len(due_ids), purged=_purge_finished(now=now))
+
+
+def _purge_finished(*, now: datetime) -> int:
+    """Delete finished outbox rows past the retention period, a bounded number per sweep.
+    Inbox rows are not touched."""
+    cutoff = now - timedelta(days=settings.NOTIFICATIONS_OUTBOX_RETENTION_DAYS)
+    old_ids = list(
+        OutboxMessage.objects.filter(
+            state__in=[
+                OutboxMessage.State.SENT,
+                OutboxMessage.State.FAILED,
+                OutboxMessage.State.CANCELLED,
+            ],
+            updated_at__lt=cutoff,
+        ).values_list("pk", flat=True)[: settings.NOTIFICATIONS_SWEEP_LIMIT]
+    )
+    if not old_ids:
+        return 0
+    deleted, _ = OutboxMessage.objects.filter(pk__in=old_ids).delete()
+    return deleted
 
 
 @transaction.atomic

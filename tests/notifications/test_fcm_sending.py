@@ -400,19 +400,19 @@ def test_sweep_recovers_a_message_whose_task_was_lost(
     message = item.outbox_messages.get()
 
     # Within the grace period the sweep leaves it to its task.
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0, "purged": 0}
 
     OutboxMessage.objects.filter(pk=message.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=5)
     )
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 1}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 1, "purged": 0}
     run_queued()
 
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.SENT
     assert fcm.tokens_sent() == ["tok-1"]
     # A second sweep finds nothing to do.
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0, "purged": 0}
 
 
 def test_sweep_takes_back_a_message_whose_worker_died_while_sending(
@@ -433,7 +433,7 @@ def test_sweep_takes_back_a_message_whose_worker_died_while_sending(
         next_attempt_at=timezone.now() - timedelta(minutes=10),
     )
 
-    assert tasks.sweep_outbox.apply().get() == {"released": 1, "enqueued": 1}
+    assert tasks.sweep_outbox.apply().get() == {"released": 1, "enqueued": 1, "purged": 0}
     run_queued()
 
     message.refresh_from_db()
@@ -495,3 +495,31 @@ def _public_pem(private_pem: str) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def test_sweep_purges_finished_outbox_rows_past_retention_and_keeps_the_inbox(
+    user_factory: Any, settings: Any, enqueued: list[Enqueued]
+) -> None:
+    settings.NOTIFICATIONS_OUTBOX_RETENTION_DAYS = 30
+    user = user_factory()
+    make_device(user, "tok-1")
+    make_device(user, "tok-2")
+    item = services.notify(
+        user_id=user.pk, event=Event.REQUEST_DELIVERED, payload={"request_id": 1}
+    )
+    assert item is not None
+    old, recent = item.outbox_messages.order_by("pk")
+    OutboxMessage.objects.filter(pk=old.pk).update(
+        state=OutboxMessage.State.SENT,
+        sent_at=timezone.now(),
+        updated_at=timezone.now() - timedelta(days=31),
+    )
+    OutboxMessage.objects.filter(pk=recent.pk).update(
+        state=OutboxMessage.State.FAILED, updated_at=timezone.now() - timedelta(days=29)
+    )
+
+    report = services.outbox_sweep()
+
+    assert report.purged == 1
+    assert list(item.outbox_messages.values_list("pk", flat=True)) == [recent.pk]
+    assert InboxItem.objects.filter(pk=item.pk).exists()
