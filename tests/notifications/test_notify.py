@@ -183,12 +183,12 @@ def test_quiet_hours_are_read_in_the_users_time_zone(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
 )
-def test_quiet_hours_match_a_minute_by_minute_walk_of_the_window(
+def test_quiet_hours_match_the_window_as_a_person_reads_it(
     start: time, end: time, at: datetime
 ) -> None:
     preference = NotificationPreference(quiet_hours_start=start, quiet_hours_end=end)
     local = at.time()
-    # Walk from start, minute by minute, until end: the window as a person reads it.
+    # From start to end, on to the next day when end comes first on the clock.
     inside = False
     if start != end:
         cursor = datetime.combine(at.date(), start)
