@@ -222,11 +222,12 @@ def notify_many(
         return {}
 
     user_model = get_user_model()
+    user_fields = ["pk", "is_active"]
+    if any(f.name == "language" for f in user_model._meta.get_fields()):
+        user_fields.append("language")
     users = {
         user.pk: user
-        for user in user_model._default_manager.filter(pk__in=list(recipients)).only(
-            "pk", "is_active", "language"
-        )
+        for user in user_model._default_manager.filter(pk__in=list(recipients)).only(*user_fields)
     }
     missing = set(recipients) - set(users)
     if missing:
@@ -257,7 +258,7 @@ def notify_many(
                 title=text.title,
                 body=text.body,
                 language=language,
-                payload=payload,
+                payload=dict(payload),
                 expires_at=expires_at,
                 collapse_key=key or "",
                 created_at=now,
