@@ -72,7 +72,11 @@ class LoggingBackend:
         for push in pushes:
             message_id = f"logged/{uuid.uuid4()}"
             logger.info(
-                "push",
+                "push to device ...%s: %s | %s | data=%s",
+                push.token[-8:],
+                push.title,
+                push.body,
+                push.data,
                 extra={
                     "push_message_id": message_id,
                     "push_token_suffix": push.token[-8:],
@@ -129,7 +133,7 @@ class FcmBackend:
                 credential.refresh(Request())
 
     def send_batch(self, pushes: Sequence[Push]) -> list[PushResult]:
-        from firebase_admin import exceptions, messaging
+        from firebase_admin import messaging
 
         app = self._app()
         results: list[PushResult] = []
@@ -142,16 +146,17 @@ class FcmBackend:
             chunk = pushes[start : start + FCM_BATCH_SIZE]
             try:
                 batch = messaging.send_each([to_fcm_message(p) for p in chunk], app=app)
-            except (exceptions.FirebaseError, ValueError) as error:
-                # The whole batch failed before any answer (e.g. the OAuth exchange).
+            except Exception as error:  # send_each wraps most failures in UnknownError
+                # No answer for any message of the chunk: all of them are retried.
                 logger.warning("fcm batch failed: %s", error)
-                results.extend(PushResult(Outcome.RETRY, error=str(error)) for _ in chunk)
+                text = f"{type(error).__name__}: {error}"
+                results.extend(PushResult(Outcome.RETRY, error=text) for _ in chunk)
                 continue
             for response in batch.responses:
                 if response.success:
                     results.append(PushResult(Outcome.SENT, message_id=response.message_id))
                 else:
-                    results.append(classify_error(response.exception))
+                    results.append(_classify_safely(response.exception))
         return results
 
 
@@ -209,10 +214,22 @@ def retry_after_s(error: Any) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: the exponential backoff alone decides
+    if parsed.tzinfo is None:
         return None
     return max(0.0, parsed.timestamp() - time.time())
+
+
+def _classify_safely(error: Any) -> PushResult:
+    """Classification must never raise: the other answers of the batch are being recorded."""
+    try:
+        return classify_error(error)
+    except Exception:
+        logger.exception("could not classify an FCM error")
+        return PushResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
 
 
 def classify_error(error: Any) -> PushResult:

@@ -20,7 +20,6 @@ class Event(models.TextChoices):
     OFFER_NEW = "offer.new", "New offer (driver)"
     OFFER_WITHDRAWN = "offer.withdrawn", "Offer no longer available (driver)"
     OFFER_SELECTED = "offer.selected", "You got the delivery (driver)"
-    REQUEST_CANCELLED = "request.cancelled", "Request cancelled by the store (customer)"
     REQUEST_FIRST_RESPONSE = "request.first_response", "First responder (customer)"
     REQUEST_CHOOSE_DRIVER = "request.choose_driver", "Choose your driver (customer)"
     REQUEST_ASSIGNED = "request.assigned", "Driver assigned (customer)"
@@ -29,6 +28,7 @@ class Event(models.TextChoices):
     REQUEST_DELIVERED = "request.delivered", "Delivered (customer)"
     STORE_REQUEST_DELIVERED = "store.request_delivered", "Delivered (store staff)"
     REQUEST_EXPIRED = "request.expired", "Request expired (customer)"
+    REQUEST_CANCELLED = "request.cancelled", "Request cancelled"
     REQUEST_RATE = "request.rate", "Rate your delivery"
 
 
@@ -91,26 +91,13 @@ SPECS: dict[str, EventSpec] = {
     Event.OFFER_SELECTED: EventSpec(
         required=("request_id", "offer_id", "store_name"),
         templates={
-            "en": Template(
-                "The delivery is yours",
-                "Collect the parcel at {store_name} with its pickup code.",
-            ),
+            "en": Template("The delivery is yours", "Pick up the order at {store_name}."),
             "fr": Template(
-                "La livraison est pour vous",
-                "Récupérez le colis chez {store_name} avec son code de retrait.",
+                "La livraison est pour vous", "Récupérez la commande chez {store_name}."
             ),
         },
         high_priority=True,
         collapse_by_request=True,
-    ),
-    Event.REQUEST_CANCELLED: EventSpec(
-        required=("request_id", "reason"),
-        templates={
-            "en": Template("Delivery cancelled", "Your delivery request was cancelled. {reason}"),
-            "fr": Template(
-                "Livraison annulée", "Votre demande de livraison a été annulée. {reason}"
-            ),
-        },
     ),
     Event.REQUEST_FIRST_RESPONSE: EventSpec(
         required=("request_id", "driver_name"),
@@ -178,6 +165,15 @@ SPECS: dict[str, EventSpec] = {
             "fr": Template(
                 "Aucun livreur trouvé",
                 "Personne n'a pu prendre votre demande de livraison à temps.",
+            ),
+        },
+    ),
+    Event.REQUEST_CANCELLED: EventSpec(
+        required=("request_id",),
+        templates={
+            "en": Template("Delivery cancelled", "Delivery request #{request_id} was cancelled."),
+            "fr": Template(
+                "Livraison annulée", "La demande de livraison n°{request_id} a été annulée."
             ),
         },
     ),

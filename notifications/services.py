@@ -222,11 +222,12 @@ def notify_many(
         return {}
 
     user_model = get_user_model()
+    user_fields = ["pk", "is_active"]
+    if any(f.name == "language" for f in user_model._meta.get_fields()):
+        user_fields.append("language")
     users = {
         user.pk: user
-        for user in user_model._default_manager.filter(pk__in=list(recipients)).only(
-            "pk", "is_active", "language"
-        )
+        for user in user_model._default_manager.filter(pk__in=list(recipients)).only(*user_fields)
     }
     missing = set(recipients) - set(users)
     if missing:
@@ -257,7 +258,7 @@ def notify_many(
                 title=text.title,
                 body=text.body,
                 language=language,
-                payload=payload,
+                payload=dict(payload),
                 expires_at=expires_at,
                 collapse_key=key or "",
                 created_at=now,
@@ -379,7 +380,15 @@ def outbox_send(*, outbox_ids: Sequence[int]) -> SendReport:
         return report
     now = timezone.now()
     pushes = [_push_for(message, now=now) for message in claimed]
-    results = get_backend().send_batch(pushes)
+    try:
+        results = get_backend().send_batch(pushes)
+    except Exception as error:
+        # A backend bug or an unforeseen failure: give the rows back for a later attempt rather
+        # than leaving them to the lease. Nothing was recorded as sent.
+        logger.exception("push backend failed")
+        results = [PushResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")] * len(
+            pushes
+        )
     _record(messages=claimed, results=results, report=report)
     for delay_s, ids in report.retries_by_delay_s.items():
         enqueue_send(outbox_ids=ids, countdown_s=delay_s)
@@ -521,6 +530,7 @@ def _record(
 class SweepReport:
     released: int = 0
     enqueued: int = 0
+    purged: int = 0
 
 
 def outbox_sweep() -> SweepReport:
@@ -547,7 +557,27 @@ def outbox_sweep() -> SweepReport:
     if due_ids:
         enqueue_send(outbox_ids=due_ids)
         logger.warning("outbox sweep requeued messages", extra={"count": len(due_ids)})
-    return SweepReport(released=released, enqueued=len(due_ids))
+    return SweepReport(released=released, enqueued=len(due_ids), purged=_purge_finished(now=now))
+
+
+def _purge_finished(*, now: datetime) -> int:
+    """Delete finished outbox rows past the retention period, a bounded number per sweep.
+    Inbox rows are not touched."""
+    cutoff = now - timedelta(days=settings.NOTIFICATIONS_OUTBOX_RETENTION_DAYS)
+    old_ids = list(
+        OutboxMessage.objects.filter(
+            state__in=[
+                OutboxMessage.State.SENT,
+                OutboxMessage.State.FAILED,
+                OutboxMessage.State.CANCELLED,
+            ],
+            updated_at__lt=cutoff,
+        ).values_list("pk", flat=True)[: settings.NOTIFICATIONS_SWEEP_LIMIT]
+    )
+    if not old_ids:
+        return 0
+    deleted, _ = OutboxMessage.objects.filter(pk__in=old_ids).delete()
+    return deleted
 
 
 @transaction.atomic

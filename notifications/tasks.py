@@ -25,4 +25,4 @@ def send_outbox_messages(outbox_ids: list[int]) -> dict[str, int]:
 def sweep_outbox() -> dict[str, int]:
     """Requeue outbox rows whose task was lost or whose worker died (run by beat every minute)."""
     report = services.outbox_sweep()
-    return {"released": report.released, "enqueued": report.enqueued}
+    return {"released": report.released, "enqueued": report.enqueued, "purged": report.purged}

@@ -400,19 +400,19 @@ def test_sweep_recovers_a_message_whose_task_was_lost(
     message = item.outbox_messages.get()
 
     # Within the grace period the sweep leaves it to its task.
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0, "purged": 0}
 
     OutboxMessage.objects.filter(pk=message.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=5)
     )
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 1}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 1, "purged": 0}
     run_queued()
 
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.SENT
     assert fcm.tokens_sent() == ["tok-1"]
     # A second sweep finds nothing to do.
-    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0}
+    assert tasks.sweep_outbox.apply().get() == {"released": 0, "enqueued": 0, "purged": 0}
 
 
 def test_sweep_takes_back_a_message_whose_worker_died_while_sending(
@@ -433,7 +433,7 @@ def test_sweep_takes_back_a_message_whose_worker_died_while_sending(
         next_attempt_at=timezone.now() - timedelta(minutes=10),
     )
 
-    assert tasks.sweep_outbox.apply().get() == {"released": 1, "enqueued": 1}
+    assert tasks.sweep_outbox.apply().get() == {"released": 1, "enqueued": 1, "purged": 0}
     run_queued()
 
     message.refresh_from_db()
@@ -495,3 +495,90 @@ def _public_pem(private_pem: str) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def test_sweep_purges_finished_outbox_rows_past_retention_and_keeps_the_inbox(
+    user_factory: Any, settings: Any, enqueued: list[Enqueued]
+) -> None:
+    settings.NOTIFICATIONS_OUTBOX_RETENTION_DAYS = 30
+    user = user_factory()
+    make_device(user, "tok-1")
+    make_device(user, "tok-2")
+    item = services.notify(
+        user_id=user.pk, event=Event.REQUEST_DELIVERED, payload={"request_id": 1}
+    )
+    assert item is not None
+    old, recent = item.outbox_messages.order_by("pk")
+    OutboxMessage.objects.filter(pk=old.pk).update(
+        state=OutboxMessage.State.SENT,
+        sent_at=timezone.now(),
+        updated_at=timezone.now() - timedelta(days=31),
+    )
+    OutboxMessage.objects.filter(pk=recent.pk).update(
+        state=OutboxMessage.State.FAILED, updated_at=timezone.now() - timedelta(days=29)
+    )
+
+    report = services.outbox_sweep()
+
+    assert report.purged == 1
+    assert list(item.outbox_messages.values_list("pk", flat=True)) == [recent.pk]
+    assert InboxItem.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", (120.0, 120.0)),
+        (" 7 ", (7.0, 7.0)),
+        ("http-date-in-90s", (85.0, 90.0)),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", (0.0, 0.0)),  # in the past: now
+        ("soon", None),
+        ("", None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(
+    header: str, expected: tuple[float, float] | None
+) -> None:
+    from email.utils import format_datetime
+
+    from notifications.backends import retry_after_s
+
+    if header == "http-date-in-90s":
+        header = format_datetime(timezone.now() + timedelta(seconds=90), usegmt=True)
+
+    class Answer:
+        headers = {"Retry-After": header}
+
+    class Error:
+        http_response = Answer()
+
+    seconds = retry_after_s(Error())
+
+    if expected is None:
+        assert seconds is None
+    else:
+        assert seconds is not None
+        assert expected[0] <= seconds <= expected[1]
+
+
+def test_quota_answer_with_an_http_date_retry_after_is_honoured(
+    fcm: FakeFcm, user_factory: Any, enqueued: list[Enqueued]
+) -> None:
+    from email.utils import format_datetime
+
+    user = user_factory()
+    make_device(user, "tok-1")
+    status, _, body = QUOTA_EXCEEDED
+    retry_at = format_datetime(timezone.now() + timedelta(seconds=600), usegmt=True)
+    fcm.script("tok-1", (status, {"Retry-After": retry_at}, body))
+    item = services.notify(
+        user_id=user.pk, event=Event.REQUEST_DELIVERED, payload={"request_id": 1}
+    )
+    assert item is not None
+
+    report = services.outbox_send(outbox_ids=[m.pk for m in item.outbox_messages.all()])
+
+    assert report.retry == 1
+    (job,) = enqueued
+    assert job.countdown is not None
+    assert 590 <= job.countdown <= 600

@@ -183,12 +183,12 @@ def test_quiet_hours_are_read_in_the_users_time_zone(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
 )
-def test_quiet_hours_match_a_minute_by_minute_walk_of_the_window(
+def test_quiet_hours_match_the_window_as_a_person_reads_it(
     start: time, end: time, at: datetime
 ) -> None:
     preference = NotificationPreference(quiet_hours_start=start, quiet_hours_end=end)
     local = at.time()
-    # Walk from start, minute by minute, until end: the window as a person reads it.
+    # From start to end, on to the next day when end comes first on the clock.
     inside = False
     if start != end:
         cursor = datetime.combine(at.date(), start)
@@ -322,3 +322,28 @@ def test_without_firebase_credentials_pushes_are_logged(
     assert record.push_title == "T"  # type: ignore[attr-defined]
     assert record.push_data == {"request_id": "1"}  # type: ignore[attr-defined]
     assert record.push_token_suffix == "12345678"  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_offline_the_whole_path_runs_through_the_logging_backend(
+    user_factory: Any,
+    settings: Any,
+    enqueued: list[Enqueued],
+    run_queued: Any,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.NOTIFICATIONS_BACKEND = "notifications.backends.LoggingBackend"
+    driver = user_factory()
+    register(driver, "tok-offline-1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item = services.notify(user_id=driver.pk, event=Event.OFFER_NEW, payload=OFFER, ttl_s=60)
+    with caplog.at_level(logging.INFO, logger="notifications.backends"):
+        run_queued()
+
+    assert item is not None
+    message = item.outbox_messages.get()
+    assert message.state == OutboxMessage.State.SENT
+    assert message.fcm_message_id.startswith("logged/")
+    assert "New delivery offer" in caplog.text
