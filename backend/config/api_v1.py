@@ -109,6 +109,11 @@ urlpatterns = [
         name="manager-store-requests",
     ),
     path(
+        "manager/stores/<int:store_id>/van-plan/",
+        matching.ManagerVanPlanApi.as_view(),
+        name="manager-store-van-plan",
+    ),
+    path(
         "manager/requests/<int:request_id>/cancel/",
         deliveries.ManagerRequestCancelApi.as_view(),
         name="manager-request-cancel",

@@ -66,6 +66,9 @@ class DeliveryRequest(models.Model):
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
     fee_eur = models.DecimalField(max_digits=6, decimal_places=2)
+    fee_raised_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the fee was raised for want of a response."
+    )
     state = models.CharField(max_length=10, choices=RequestState.choices, default=RequestState.OPEN)
     pickup_code = models.CharField(max_length=6, default=new_code)
     delivery_code = models.CharField(max_length=6, default=new_code)

@@ -12,7 +12,7 @@ from backend.core.idempotency import idempotent
 from backend.deliveries.models import DeliveryRequest
 from backend.matching import selectors, services
 from backend.matching.filters import OfferFilter, TripFilter
-from backend.matching.models import CommuteProfile, Trip
+from backend.matching.models import CommuteProfile, Trip, VanPlan
 from backend.matching.serializers import (
     CommuteProfileSerializer,
     OfferSerializer,
@@ -20,6 +20,7 @@ from backend.matching.serializers import (
     ResponderSerializer,
     TripCreateSerializer,
     TripSerializer,
+    VanPlanSerializer,
 )
 
 
@@ -221,3 +222,20 @@ class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
         return CommuteProfile.objects.filter(driver=user_of(self.request))
+
+
+class ManagerVanPlanApi(APIView):
+    @extend_schema(
+        tags=["manager"],
+        responses=VanPlanSerializer,
+        summary="The store's latest van plan (what the crowd has not taken)",
+    )
+    def get(self, request: Request, store_id: int) -> Response:
+        from backend.stores.selectors import managed_store_ids
+
+        if store_id not in managed_store_ids(user=user_of(request)):
+            raise VanPlan.DoesNotExist()
+        plan = get_object_or_404(
+            VanPlan.objects.prefetch_related("stops__van", "stops__request"), store_id=store_id
+        )
+        return Response(VanPlanSerializer(plan).data)

@@ -172,3 +172,62 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"Offer {self.pk} ({self.state})"
+
+
+class Van(models.Model):
+    """One of the store's own vans, for what the crowd does not take."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="vans")
+    name = models.CharField(max_length=60)
+    capacity_kg = models.DecimalField(max_digits=7, decimal_places=1)
+    capacity_l = models.DecimalField(max_digits=8, decimal_places=1)
+    max_length_cm = models.PositiveIntegerField()
+    shift_start = models.TimeField(help_text="Local time at the store.")
+    shift_end = models.TimeField(help_text="Local time at the store.")
+    cost_per_km_eur = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shift_end__gt=F("shift_start")), name="van_shift_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity_kg__gt=0, capacity_l__gt=0), name="van_capacity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.store_id})"
+
+
+class VanPlan(models.Model):
+    """The latest plan for a store's vans: which open requests they should take, in order."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="van_plans")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    cutoff_at = models.DateTimeField(
+        help_text="Requests posted before this and still open are given to the vans."
+    )
+    requests_planned = models.PositiveIntegerField(default=0)
+    distance_m = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Van plan {self.pk} for {self.store_id}"
+
+
+class VanStop(models.Model):
+    plan = models.ForeignKey(VanPlan, on_delete=models.CASCADE, related_name="stops")
+    van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="stops")
+    sequence = models.PositiveSmallIntegerField()
+    request = models.ForeignKey(DeliveryRequest, on_delete=models.CASCADE, related_name="van_stops")
+    eta = models.DateTimeField()
+
+    class Meta:
+        ordering = ["plan", "van", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "request"], name="van_stop_once_per_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.van_id} #{self.sequence}: request {self.request_id}"

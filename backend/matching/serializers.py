@@ -130,3 +130,21 @@ class CommuteProfileSerializer(serializers.ModelSerializer):
 
     def validate_weekdays(self, weekdays: list[int]) -> list[int]:
         return sorted(set(weekdays))
+
+
+class VanStopSerializer(serializers.Serializer):
+    van_id = serializers.IntegerField()
+    van_name = serializers.CharField(source="van.name")
+    sequence = serializers.IntegerField()
+    request_id = serializers.IntegerField()
+    eta = serializers.DateTimeField()
+    dropoff_address = serializers.CharField(source="request.dropoff_address")
+    dropoff = LatLngField(source="request.dropoff_point")
+
+
+class VanPlanSerializer(serializers.Serializer):
+    created_at = serializers.DateTimeField()
+    cutoff_at = serializers.DateTimeField()
+    requests_planned = serializers.IntegerField()
+    distance_m = serializers.IntegerField()
+    stops = VanStopSerializer(many=True)

@@ -463,7 +463,7 @@ def commute_trips_create(*, service_date: date) -> list[Trip]:
 # --- offering ---------------------------------------------------------------------------------
 
 
-def _offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None:
+def offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None:
     notices.offer_new(
         driver_id=driver_id,
         request=request,
@@ -519,7 +519,7 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
             },
         )
         if new:
-            _offer_notify(offer, request, trip.driver_id)
+            offer_notify(offer, request, trip.driver_id)
             created.append(offer)
     return created
 
@@ -555,6 +555,43 @@ def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
             },
         )
         if new:
-            _offer_notify(offer, locked, trip.driver_id)
+            offer_notify(offer, locked, trip.driver_id)
             created.append(offer)
     return created
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+def offers_expire(*, now: datetime | None = None) -> int:
+    """Pending offers past their expiry become expired. Returns how many."""
+    now = now or timezone.now()
+    return Offer.objects.filter(state=OfferState.PENDING, expires_at__lte=now).update(
+        state=OfferState.EXPIRED, closed_at=now
+    )
+
+
+def requests_expire(*, now: datetime | None = None) -> list[int]:
+    """Open requests whose delivery window has closed expire; the customer is told and the
+    drivers' offers are withdrawn. Each request is handled under its own lock, so a driver
+    taking it at the same moment either wins before or finds it expired."""
+    now = now or timezone.now()
+    expired = []
+    for request_id in DeliveryRequest.objects.filter(
+        state=RequestState.OPEN, window_end__lte=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            request = (
+                DeliveryRequest.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("store")
+                .filter(pk=request_id, state=RequestState.OPEN)
+                .first()
+            )
+            if request is None:
+                continue
+            request.save(update_fields=request_move(request, RequestState.EXPIRED))
+            released = request_release(request_id=request.pk)
+            notices.offers_withdrawn(request=request, offers=released)
+            notices.expired(request=request)
+            expired.append(request.pk)
+    return expired

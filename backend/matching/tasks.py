@@ -1,6 +1,7 @@
 """Celery entry points for matching. Each carries the store id (matching is partitioned by
 store), is idempotent, acknowledged late and retried with backoff."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -59,3 +60,52 @@ def enqueue_assign_best_match(*, request_id: int, store_id: int, countdown_s: in
             kwargs={"request_id": request_id, "store_id": store_id}, countdown=countdown_s
         )
     )
+
+
+@app.task(name="matching.expire", queue="matching", **TASK_OPTIONS)
+def expire() -> dict[str, int]:
+    """Every minute: offers and requests past their time."""
+    from backend.matching.services import offers_expire, requests_expire
+
+    return {"offers": offers_expire(), "requests": len(requests_expire())}
+
+
+@app.task(name="matching.commute_trips", queue="matching", **TASK_OPTIONS)
+def commute_trips() -> int:
+    """Create today's (and tomorrow's) trips from the staff's commute profiles."""
+    from django.utils import timezone
+
+    from backend.matching.services import commute_trips_create
+
+    today = timezone.localdate()
+    created = commute_trips_create(service_date=today)
+    created += commute_trips_create(service_date=today + timedelta(days=1))
+    return len(created)
+
+
+@app.task(name="matching.reoptimise_store", queue="matching", **TASK_OPTIONS)
+def reoptimise_store(*, store_id: int) -> dict[str, float]:
+    """Batch re-optimisation of one store."""
+    from backend.matching.batch import store_reoptimise
+
+    result = store_reoptimise(store_id=store_id)
+    return {
+        "offers_created": result.offers_created,
+        "fees_raised": result.fees_raised,
+        "van_stops": result.van_stops,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+@app.task(name="matching.reoptimise_all", queue="matching", **TASK_OPTIONS)
+def reoptimise_all() -> int:
+    """Fan out one re-optimisation per store that has open requests (matching is partitioned
+    by store, so each can run on any worker)."""
+    from backend.deliveries.models import DeliveryRequest, RequestState
+
+    store_ids = set(
+        DeliveryRequest.objects.filter(state=RequestState.OPEN).values_list("store_id", flat=True)
+    )
+    for store_id in sorted(store_ids):
+        reoptimise_store.apply_async(kwargs={"store_id": store_id})
+    return len(store_ids)

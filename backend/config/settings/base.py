@@ -185,7 +185,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "matching-expire": {"task": "matching.expire", "schedule": 60.0},
+    "matching-reoptimise": {
+        "task": "matching.reoptimise_all",
+        "schedule": float(env.int("BATCH_INTERVAL_S", default=300)),
+    },
+    "matching-commute-trips": {"task": "matching.commute_trips", "schedule": 3600.0},
+    "core-idempotency-cleanup": {"task": "core.idempotency_cleanup", "schedule": 3600.0},
+}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # "json" for machines, "text" for people
@@ -231,6 +239,21 @@ ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
 # could be missed.
 MATCHING_PREFILTER_SPEED_KMH = env.float("MATCHING_PREFILTER_SPEED_KMH", default=ROUTING_SPEED_KMH)
 DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
+
+# Batch re-optimisation (every few minutes per store).
+BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)
+BATCH_TIME_LIMIT_S = env.float("BATCH_TIME_LIMIT_S", default=3.0)
+# Unanswered for this long, a request's fee goes up one step (within the store's maximum).
+FEE_RAISE_AFTER_S = env.int("FEE_RAISE_AFTER_S", default=900)
+FEE_RAISE_STEP_EUR = Decimal(env.str("FEE_RAISE_STEP_EUR", default="1.00"))
+# Open this long after posting (or this close to its window's end), a request goes to the vans.
+VAN_CUTOFF_S = env.int("VAN_CUTOFF_S", default=1800)
+# What a metre driven by a van costs against a metre of a driver's detour, and its fixed cost in
+# metres of detour: the vans take what the crowd cannot, not what it can.
+VAN_COST_PER_M = env.float("VAN_COST_PER_M", default=2.0)
+VAN_FIXED_COST_M = env.float("VAN_FIXED_COST_M", default=5000.0)
+# Leaving a request unserved costs this many metres of detour in the optimisation.
+UNSERVED_PENALTY_M = env.float("UNSERVED_PENALTY_M", default=100_000.0)
 
 # --- Notifications (notifications/): push through FCM, inbox, outbox --------------------------
 # FCM is used when a service account file is given (FCM_CREDENTIALS_FILE, or Google's usual

@@ -1,0 +1,314 @@
+"""The periodic re-optimisation of one store (a service: it writes).
+
+Every few minutes: all open requests × all available trips (and the store's vans) go to the
+routing core's solver, with the parcels trips already carry pinned to them. Where the solver
+puts an open request on a trip that has no offer for it, that trip gets an offer; requests
+unanswered for a while get a higher fee within the store's rule; what the crowd has not taken by
+the cut-off is planned for the store's vans.
+"""
+
+import logging
+import time as clock
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import routing
+from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.matching.models import Offer, OfferState, Trip, Van, VanPlan, VanStop
+from backend.matching.routing_adapter import (
+    carried_by_trip,
+    epoch_s,
+    latlng,
+    requests_with_totals,
+    travel_provider,
+)
+from backend.matching.selectors import rank_insertions
+from backend.matching.services import offer_fee_eur, offer_notify
+from backend.stores.models import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    store_id: int
+    open_requests: int
+    trips: int
+    offers_created: int
+    fees_raised: int
+    van_stops: int
+    served: int
+    seconds: float
+
+
+def _today_at(store: Store, moment: datetime, local_time: object) -> datetime:
+    tz = ZoneInfo(store.timezone)
+    day = moment.astimezone(tz).date()
+    return datetime.combine(day, local_time, tzinfo=tz)  # type: ignore[arg-type]
+
+
+def build_problem(
+    *, store: Store, now: datetime
+) -> tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]:
+    """The store's evening as a routing problem. Vehicle ids: ``trip-<id>`` and ``van-<id>``;
+    parcel ids: ``request-<id>``. Returns the problem, the open requests, the trips, the vans
+    and the ids of the open requests past the van cut-off."""
+    open_requests = list(
+        DeliveryRequest.objects.filter(
+            store=store, state=RequestState.OPEN, window_end__gt=now
+        ).order_by("created_at", "id")
+    )
+    trips = list(
+        Trip.objects.filter(store=store, state=Trip.State.ACTIVE, departure_latest__gte=now)
+        .select_related("store")
+        .order_by("id")
+    )
+    carried = carried_by_trip([trip.pk for trip in trips])
+    vans = list(Van.objects.filter(store=store, active=True).order_by("id"))
+    held = [request for trip in trips for request in carried.get(trip.pk, [])]
+    totals = requests_with_totals([r.pk for r in open_requests])
+    cutoff = now - timedelta(seconds=settings.VAN_CUTOFF_S)
+    for_vans = {
+        r.pk
+        for r in open_requests
+        if r.created_at <= cutoff or r.window_end <= now + timedelta(seconds=settings.VAN_CUTOFF_S)
+    }
+
+    locations = [latlng(store.location)]
+    parcels = []
+    pinned = {}
+    service_s = float(settings.DELIVERY_SERVICE_S)
+    for request, is_held in [(totals[r.pk], False) for r in open_requests] + [
+        (r, True) for r in held
+    ]:
+        locations.append(latlng(request.dropoff_point))
+        parcels.append(
+            routing.Parcel(
+                id=f"request-{request.pk}",
+                pickup=0,
+                dropoff=len(locations) - 1,
+                weight_kg=float(request.weight_kg or 0),  # type: ignore[attr-defined]
+                volume_l=float(request.volume_l or 0),  # type: ignore[attr-defined]
+                longest_side_cm=float(request.longest_cm or 0),  # type: ignore[attr-defined]
+                pickup_earliest_s=epoch_s(now),
+                delivery_earliest_s=epoch_s(request.window_start),
+                delivery_latest_s=epoch_s(request.window_end),
+                delivery_service_s=service_s,
+                penalty=None if is_held else float(settings.UNSERVED_PENALTY_M),
+            )
+        )
+        if is_held:
+            pinned[f"request-{request.pk}"] = f"trip-{request.held_by}"  # type: ignore[attr-defined]
+    vehicles = []
+    for trip in trips:
+        locations.append(latlng(trip.destination))
+        vehicles.append(
+            routing.Vehicle(
+                id=f"trip-{trip.pk}",
+                kind=routing.VehicleKind.DRIVER,
+                start=0,
+                end=len(locations) - 1,
+                earliest_start_s=max(epoch_s(now), epoch_s(trip.departure_earliest)),
+                latest_start_s=max(epoch_s(now), epoch_s(trip.departure_latest)),
+                capacity_weight_kg=float(trip.capacity_kg),
+                capacity_volume_l=float(trip.capacity_l),
+                max_longest_side_cm=float(trip.max_length_cm),
+                max_detour_s=float(trip.max_detour_s),
+            )
+        )
+    for van in vans:
+        shift_end = _today_at(store, now, van.shift_end)
+        if shift_end <= now:
+            continue
+        vehicles.append(
+            routing.Vehicle(
+                id=f"van-{van.pk}",
+                kind=routing.VehicleKind.VAN,
+                start=0,
+                end=0,
+                earliest_start_s=max(epoch_s(now), epoch_s(_today_at(store, now, van.shift_start))),
+                latest_end_s=epoch_s(shift_end),
+                capacity_weight_kg=float(van.capacity_kg),
+                capacity_volume_l=float(van.capacity_l),
+                max_longest_side_cm=float(van.max_length_cm),
+                cost_per_m=float(settings.VAN_COST_PER_M),
+                fixed_cost=float(settings.VAN_FIXED_COST_M),
+                allowed_parcels=frozenset(f"request-{pk}" for pk in for_vans),
+            )
+        )
+    problem = routing.Problem(
+        locations=np.asarray(locations, dtype=np.float64),
+        vehicles=tuple(vehicles),
+        parcels=tuple(parcels),
+        travel=travel_provider(),
+        pinned=pinned,
+    )
+    return problem, open_requests, trips, vans, for_vans
+
+
+def fees_raise(*, store: Store, now: datetime) -> int:
+    """Raise by one step the fee of requests nobody answered for FEE_RAISE_AFTER_S, within the
+    store's maximum; their pending offers pay at least the new fee."""
+    wait = timedelta(seconds=settings.FEE_RAISE_AFTER_S)
+    step = settings.FEE_RAISE_STEP_EUR
+    raised = 0
+    candidates = DeliveryRequest.objects.filter(
+        store=store,
+        state=RequestState.OPEN,
+        first_response_at__isnull=True,
+        created_at__lte=now - wait,
+        fee_eur__lt=store.fee_max_eur,
+    ).exclude(fee_raised_at__gt=now - wait)
+    for request_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            request = DeliveryRequest.objects.select_for_update().get(pk=request_id)
+            if request.state != RequestState.OPEN or request.first_response_at is not None:
+                continue
+            request.fee_eur = min(request.fee_eur + step, store.fee_max_eur)
+            request.fee_raised_at = now
+            request.save(update_fields=["fee_eur", "fee_raised_at"])
+            Offer.objects.filter(
+                request=request, state=OfferState.PENDING, fee_eur__lt=request.fee_eur
+            ).update(fee_eur=request.fee_eur)
+            raised += 1
+    return raised
+
+
+def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> BatchResult:
+    """Re-optimise one store (see the module's docstring). Safe to run twice: offers exist
+    once per request and trip, and each run replaces the store's van plan."""
+    started = clock.perf_counter()
+    now = timezone.now()
+    store = Store.objects.get(pk=store_id)
+    raised = fees_raise(store=store, now=now)
+    problem, open_requests, trips, vans, for_vans = build_problem(store=store, now=now)
+    solution = routing.solve(
+        problem, time_limit_s=time_limit_s or settings.BATCH_TIME_LIMIT_S, seed=0
+    )
+    report = routing.check(problem, solution)
+    if not report.feasible:  # never act on a plan the independent checker refuses
+        logger.error(
+            "batch plan refused by the checker",
+            extra={"store_id": store_id, "violations": report.violations[:5]},
+        )
+        return BatchResult(
+            store_id,
+            len(open_requests),
+            len(trips),
+            0,
+            raised,
+            0,
+            0,
+            clock.perf_counter() - started,
+        )
+    trips_by_id = {f"trip-{trip.pk}": trip for trip in trips}
+    vans_by_id = {f"van-{van.pk}": van for van in vans}
+    open_ids = {r.pk for r in open_requests}
+    created = 0
+    plan_stops: list[tuple[Van, int, int, float]] = []
+    for route, route_report in zip(solution.routes, report.routes, strict=True):
+        vehicle = problem.vehicles[route.vehicle]
+        dropoffs = [
+            (int(problem.parcels[stop.parcel].id.removeprefix("request-")), begin)
+            for stop, begin in zip(route.stops, route_report.stop_begin_s, strict=False)
+            if stop.kind is routing.StopKind.DROPOFF
+        ]
+        if vehicle.id in vans_by_id:
+            plan_stops += [
+                (vans_by_id[vehicle.id], i, pk, begin)
+                for i, (pk, begin) in enumerate(dropoffs, start=1)
+            ]
+            continue
+        trip = trips_by_id[vehicle.id]
+        for request_id, _ in dropoffs:
+            if request_id not in open_ids:
+                continue  # already held by this trip
+            created += _offer_from_batch(request_id=request_id, trip=trip, now=now)
+    van_stops = _van_plan_replace(
+        store=store,
+        now=now,
+        stops=plan_stops,
+        for_vans=for_vans,
+        distance_m=sum(
+            r.distance_m
+            for r, v in zip(report.routes, solution.routes, strict=True)
+            if problem.vehicles[v.vehicle].id in vans_by_id
+        ),
+    )
+    return BatchResult(
+        store_id,
+        len(open_requests),
+        len(trips),
+        created,
+        raised,
+        van_stops,
+        solution.served,
+        clock.perf_counter() - started,
+    )
+
+
+def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
+    """Offer an open request to the trip the solver put it on, with the exact detour of adding
+    it to the trip's live route. Returns 1 if an offer was made."""
+    with transaction.atomic():
+        request = (
+            DeliveryRequest.objects.select_for_update(of=("self",))
+            .select_related("store")
+            .filter(pk=request_id, state=RequestState.OPEN)
+            .first()
+        )
+        if request is None or Offer.objects.filter(request=request, trip=trip).exists():
+            return 0
+        ranked = rank_insertions(request=request, trips=[trip], k=1)
+        if not ranked:
+            return 0  # the solver's plan and the live route disagree: skip, next run decides
+        insertion = ranked[0][1]
+        offer = Offer.objects.create(
+            request=request,
+            trip=trip,
+            source=Offer.Source.BATCH,
+            detour_s=max(0, round(insertion.added_detour_s)),
+            detour_m=max(0, round(insertion.added_detour_m)),
+            fee_eur=offer_fee_eur(
+                request=request, store=request.store, detour_m=insertion.added_detour_m
+            ),
+            expires_at=now + timedelta(seconds=request.store.offer_lifetime_s),
+        )
+        offer_notify(offer, request, trip.driver_id)
+        return 1
+
+
+@transaction.atomic
+def _van_plan_replace(
+    *,
+    store: Store,
+    now: datetime,
+    stops: list[tuple[Van, int, int, float]],
+    for_vans: set[int],
+    distance_m: float,
+) -> int:
+    VanPlan.objects.filter(store=store).delete()
+    plan = VanPlan.objects.create(
+        store=store,
+        cutoff_at=now - timedelta(seconds=settings.VAN_CUTOFF_S),
+        requests_planned=len(stops),
+        distance_m=round(distance_m),
+    )
+    VanStop.objects.bulk_create(
+        VanStop(
+            plan=plan,
+            van=van,
+            sequence=sequence,
+            request_id=request_id,
+            eta=datetime.fromtimestamp(begin_s, tz=ZoneInfo("UTC")),
+        )
+        for van, sequence, request_id, begin_s in stops
+        if request_id in for_vans
+    )
+    return len(stops)
