@@ -43,3 +43,16 @@ def driver(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def manager(store):  # type: ignore[no-untyped-def]
     return factories.MembershipFactory(store=store).user
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """A real Celery worker on the test database and a broker of its own, for the tests of a
+    module (use with ``transactional_db``: the worker sees only committed rows)."""
+    from tests.workers import purge_broker, start_worker, stop_worker
+
+    with django_db_blocker.unblock():
+        purge_broker()
+        process = start_worker("test-worker")
+    yield process
+    stop_worker(process)

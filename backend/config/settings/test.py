@@ -25,3 +25,10 @@ REST_FRAMEWORK = {
 }
 # Uploaded proofs go to a scratch folder, not the project's.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-media"
+
+# Celery in tests: a Redis database of its own, purged when a test worker starts, and a short
+# visibility timeout so that a killed worker's task is redelivered within seconds.
+_redis_base = REDIS_URL.rsplit("/", 1)[0]  # noqa: F405
+CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default=f"{_redis_base}/14")
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8}
