@@ -34,7 +34,7 @@ def start_worker(name: str) -> subprocess.Popen[bytes]:
         "DATABASE_URL": test_database_url(),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -66,13 +66,13 @@ def start_worker(name: str) -> subprocess.Popen[bytes]:
         try:
             if ping.apply_async(queue="default").get(timeout=5) == "pong":
                 return process
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception as exc:  # not up yet
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+                output = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"the worker exited: {output}") from exc
             if time.monotonic() > deadline:
                 stop_worker(process)
                 raise
-    return process
 
 
 def stop_worker(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:

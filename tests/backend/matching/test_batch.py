@@ -15,9 +15,15 @@ from tests import factories
 
 
 def _van(store):  # type: ignore[no-untyped-def]
-    return Van.objects.create(store=store, name="Van 1", capacity_kg=Decimal("800"),
-                              capacity_l=Decimal("6000"), max_length_cm=300,
-                              shift_start=time(0, 0), shift_end=time(23, 59))
+    return Van.objects.create(
+        store=store,
+        name="Van 1",
+        capacity_kg=Decimal("800"),
+        capacity_l=Decimal("6000"),
+        max_length_cm=300,
+        shift_start=time(0, 0),
+        shift_end=time(23, 59),
+    )
 
 
 @pytest.mark.django_db
@@ -58,7 +64,8 @@ def test_unanswered_requests_get_a_higher_fee_within_the_maximum(store, settings
     store.save()
     old = factories.DeliveryRequestFactory(store=store, fee_eur=Decimal("5.00"))
     DeliveryRequest.objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - timedelta(minutes=20))
+        created_at=timezone.now() - timedelta(minutes=20)
+    )
     fresh = factories.DeliveryRequestFactory(store=store, fee_eur=Decimal("5.00"))
 
     store_reoptimise(store_id=store.pk, time_limit_s=1)
@@ -69,22 +76,28 @@ def test_unanswered_requests_get_a_higher_fee_within_the_maximum(store, settings
     assert old.fee_eur == Decimal("6.00")
     assert fresh.fee_eur == Decimal("5.00")
     DeliveryRequest.objects.filter(pk=old.pk).update(
-        fee_raised_at=timezone.now() - timedelta(minutes=20))
+        fee_raised_at=timezone.now() - timedelta(minutes=20)
+    )
     store_reoptimise(store_id=store.pk, time_limit_s=1)
     old.refresh_from_db()
     assert old.fee_eur == Decimal("6.50")  # capped at the store's maximum
 
 
 @pytest.mark.django_db
-def test_what_the_crowd_has_not_taken_by_the_cutoff_goes_to_the_van_plan(api, store,  # type: ignore[no-untyped-def]
-                                                                         settings):
+def test_what_the_crowd_has_not_taken_by_the_cutoff_goes_to_the_van_plan(
+    api,
+    store,  # type: ignore[no-untyped-def]
+    settings,
+):
     settings.VAN_CUTOFF_S = 600
     van = _van(store)
     late = factories.DeliveryRequestFactory(store=store)
     DeliveryRequest.objects.filter(pk=late.pk).update(
-        created_at=timezone.now() - timedelta(minutes=30))
+        created_at=timezone.now() - timedelta(minutes=30)
+    )
     recent = factories.DeliveryRequestFactory(
-        store=store, window_end=timezone.now() + timedelta(hours=5))
+        store=store, window_end=timezone.now() + timedelta(hours=5)
+    )
 
     result = store_reoptimise(store_id=store.pk, time_limit_s=1)
 

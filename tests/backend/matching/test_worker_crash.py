@@ -3,9 +3,8 @@
 import threading
 import time
 
-import redis
-
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 
