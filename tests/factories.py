@@ -10,8 +10,8 @@ from django.utils import timezone
 from backend.accounts.models import DriverProfile, User
 from backend.deliveries.models import DeliveryRequest, Parcel
 from backend.matching.geometry import reach_ellipse
-from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.models import Offer, Trip
+from backend.matching.routing_adapter import prefilter_budget_m
 from backend.stores.models import Store, StoreMembership
 
 STORE_LAT, STORE_LNG = 45.7300, 4.8800  # a retail park east of Lyon
@@ -121,8 +121,11 @@ class TripFactory(factory.django.DjangoModelFactory):
     max_length_cm = 200
     max_detour_s = 900
     reach_area = factory.LazyAttribute(
-        lambda trip: reach_ellipse(store=trip.store.location, home=trip.destination,
-                                   budget_m=prefilter_budget_m(trip.max_detour_s))
+        lambda trip: reach_ellipse(
+            store=trip.store.location,
+            home=trip.destination,
+            budget_m=prefilter_budget_m(trip.max_detour_s),
+        )
     )
 
 
