@@ -166,7 +166,8 @@ def check(problem: Problem, solution: Solution, tolerance: float = TOLERANCE) ->
             route_distance += float(distance[a, b])
             arrival = begin[k - 1] + service[k - 1] + float(duration[a, b])
             start_service = max(arrival, earliest[k])
-            if start_service > latest[k] + _slack(tolerance, latest[k], start_service):
+            # Times may be epoch seconds: the slack scales with the leg, not with the clock.
+            if start_service > latest[k] + _slack(tolerance, float(duration[a, b])):
                 time_ok = False
                 what = "end of shift" if k == len(locations) - 1 else "window"
                 violations.append(

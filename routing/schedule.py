@@ -45,7 +45,9 @@ def time_routes(
         arrival = t + service_s[..., k - 1] + leg_s[..., k - 1]
         begin = np.maximum(arrival, earliest_s[..., k])
         latest = latest_s[..., k]
-        feasible &= begin <= latest + EPSILON_S * np.maximum(1.0, np.abs(begin))
+        # An absolute tolerance: times may be epoch seconds, where a relative one would let a
+        # route arrive half an hour late.
+        feasible &= begin <= latest + EPSILON_S * np.maximum(1.0, leg_s[..., k - 1])
         waiting += begin - arrival
         room = np.minimum(room, latest - begin + waiting)
         t = begin

@@ -1,5 +1,6 @@
 """Coordinates on the API are always ``{"lat": <degrees>, "lng": <degrees>}`` (WGS 84)."""
 
+import math
 from typing import Any
 
 from django.contrib.gis.geos import Point
@@ -7,9 +8,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+def _finite(value: float) -> None:
+    if not math.isfinite(value):
+        raise serializers.ValidationError("A coordinate must be a finite number.")
+
+
 class LatLngSerializer(serializers.Serializer):
-    lat = serializers.FloatField(min_value=-90, max_value=90, help_text="Latitude, degrees.")
-    lng = serializers.FloatField(min_value=-180, max_value=180, help_text="Longitude, degrees.")
+    lat = serializers.FloatField(
+        min_value=-90, max_value=90, validators=[_finite], help_text="Latitude, degrees."
+    )
+    lng = serializers.FloatField(
+        min_value=-180, max_value=180, validators=[_finite], help_text="Longitude, degrees."
+    )
 
 
 @extend_schema_field(LatLngSerializer)
@@ -17,7 +27,8 @@ class LatLngField(serializers.Field):
     """A point as ``{lat, lng}``; stored as a PostGIS geography point, SRID 4326."""
 
     default_error_messages = {
-        "invalid": 'Expected an object {"lat": <-90..90>, "lng": <-180..180>}.',
+        # Braces doubled: DRF formats error messages.
+        "invalid": 'Expected an object {{"lat": <-90..90>, "lng": <-180..180>}}.',
     }
 
     def __init__(self, *, precision: int = 6, **kwargs: Any) -> None:

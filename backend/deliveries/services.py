@@ -102,7 +102,7 @@ def request_create(
     distance_m = store.dropoff_distance.m
     if distance_m > store.service_radius_m:
         raise InvalidInput(
-            "dropoff_point",
+            "dropoff",
             f"The drop-off is {distance_m / 1000:.1f} km from the store; this store delivers "
             f"within {store.service_radius_m / 1000:.1f} km.",
         )

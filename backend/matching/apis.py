@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.auth import user_of
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, InvalidInput
 from backend.core.idempotency import idempotent
 from backend.deliveries.models import DeliveryRequest
 from backend.matching import selectors, services
@@ -22,6 +22,7 @@ from backend.matching.serializers import (
     TripSerializer,
     VanPlanSerializer,
 )
+from backend.stores.models import Store
 
 
 class TripListCreateApi(generics.ListAPIView):
@@ -191,13 +192,7 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
         return CommuteProfile.objects.filter(driver=user_of(self.request))
 
     def perform_create(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
-        from backend.stores.selectors import staff_store_ids
-
-        store = serializer.validated_data["store"]
-        if store.pk not in staff_store_ids(user=user_of(self.request)):
-            from backend.core.errors import InvalidInput
-
-            raise InvalidInput("store", "Commute profiles are for the store's own staff.")
+        _check_works_at(self.request, serializer.validated_data["store"])
         try:
             serializer.save(driver=user_of(self.request))
         except IntegrityError as exc:
@@ -213,6 +208,14 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
         return super().get(request, *args, **kwargs)
 
 
+def _check_works_at(request: Request, store: Store) -> None:
+    """Commute profiles are for a store's own staff."""
+    from backend.stores.selectors import staff_store_ids
+
+    if store.pk not in staff_store_ids(user=user_of(request)):
+        raise InvalidInput("store", "Commute profiles are for the store's own staff.")
+
+
 @extend_schema(tags=["trips"])
 class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
     serializer_class = CommuteProfileSerializer
@@ -222,6 +225,14 @@ class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
         return CommuteProfile.objects.filter(driver=user_of(self.request))
+
+    def perform_update(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
+        if "store" in serializer.validated_data:
+            _check_works_at(self.request, serializer.validated_data["store"])
+        try:
+            serializer.save()
+        except IntegrityError as exc:
+            raise CommuteProfileTaken() from exc
 
 
 class ManagerVanPlanApi(APIView):
