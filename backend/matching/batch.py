@@ -26,6 +26,7 @@ from backend.matching.routing_adapter import (
     epoch_s,
     latlng,
     requests_with_totals,
+    snapshot_of,
     travel_provider,
 )
 from backend.matching.selectors import rank_insertions
@@ -265,7 +266,7 @@ def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
         )
         if request is None or Offer.objects.filter(request=request, trip=trip).exists():
             return 0
-        ranked = rank_insertions(request=request, trips=[trip], k=1)
+        ranked = rank_insertions(request=request, trips=[snapshot_of(trip)], k=1)
         if not ranked:
             return 0  # the solver's plan and the live route disagree: skip, next run decides
         insertion = ranked[0][1]

@@ -5,11 +5,12 @@ Times given to the routing core are epoch seconds; points are (lat, lng) degrees
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import F, FloatField, Func, Max, QuerySet, Sum
 from django.utils import timezone
 
 import routing
@@ -81,13 +82,88 @@ def carried_by_trip(trip_ids: list[int]) -> dict[int, list[DeliveryRequest]]:
     return carried
 
 
-def routing_trip(trip: Trip, carried: list[DeliveryRequest]) -> routing.Trip:
+@dataclass(frozen=True)
+class TripSnapshot:
+    """What the routing core needs of a trip, read as plain values (no ORM objects or geometry
+    parsing on the hot path)."""
+
+    id: int
+    driver_id: int
+    store_lat: float
+    store_lng: float
+    home_lat: float
+    home_lng: float
+    departure_earliest: datetime
+    departure_latest: datetime
+    capacity_kg: float
+    capacity_l: float
+    max_length_cm: int
+    max_detour_s: int
+    request_count: int
+
+
+_SNAPSHOT_FIELDS = (
+    "pk",
+    "driver_id",
+    "store_lat",
+    "store_lng",
+    "home_lat",
+    "home_lng",
+    "departure_earliest",
+    "departure_latest",
+    "capacity_kg",
+    "capacity_l",
+    "max_length_cm",
+    "max_detour_s",
+    "request_count",
+)
+
+
+class _Coordinate(Func):
+    output_field = FloatField()
+
+    def __init__(self, function: str, field: str) -> None:
+        super().__init__(
+            F(field), function=function, template="%(function)s(%(expressions)s::geometry)"
+        )
+
+
+def snapshots(trips: QuerySet[Trip]) -> list[TripSnapshot]:
+    """Read trips as snapshots, in the queryset's order."""
+    rows = trips.annotate(
+        store_lat=_Coordinate("ST_Y", "store__location"),
+        store_lng=_Coordinate("ST_X", "store__location"),
+        home_lat=_Coordinate("ST_Y", "destination"),
+        home_lng=_Coordinate("ST_X", "destination"),
+    ).values_list(*_SNAPSHOT_FIELDS)
+    return [TripSnapshot(*row) for row in rows]
+
+
+def snapshot_of(trip: Trip) -> TripSnapshot:
+    return TripSnapshot(
+        id=trip.pk,
+        driver_id=trip.driver_id,
+        store_lat=trip.store.location.y,
+        store_lng=trip.store.location.x,
+        home_lat=trip.destination.y,
+        home_lng=trip.destination.x,
+        departure_earliest=trip.departure_earliest,
+        departure_latest=trip.departure_latest,
+        capacity_kg=float(trip.capacity_kg),
+        capacity_l=float(trip.capacity_l),
+        max_length_cm=trip.max_length_cm,
+        max_detour_s=trip.max_detour_s,
+        request_count=trip.request_count,
+    )
+
+
+def routing_trip(trip: TripSnapshot, carried: list[DeliveryRequest]) -> routing.Trip:
     """A trip with its current parcels. Weight and volume already on board are the parcels'."""
     now = epoch_s(timezone.now())
     return routing.Trip(
-        id=str(trip.pk),
-        start=latlng(trip.store.location),
-        end=latlng(trip.destination),
+        id=str(trip.id),
+        start=(trip.store_lat, trip.store_lng),
+        end=(trip.home_lat, trip.home_lng),
         earliest_departure_s=max(now, epoch_s(trip.departure_earliest)),
         latest_departure_s=max(now, epoch_s(trip.departure_latest)),
         max_detour_s=float(trip.max_detour_s),

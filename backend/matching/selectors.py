@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.gis.db.models import PointField
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
 from django.db.models import (
@@ -13,10 +14,12 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Func,
     Max,
     OuterRef,
     QuerySet,
     Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,9 +28,12 @@ import routing
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
 from backend.matching.models import Offer, OfferState, Trip
 from backend.matching.routing_adapter import (
+    TripSnapshot,
     carried_by_trip,
     requests_with_totals,
     routing_trip,
+    snapshot_of,
+    snapshots,
     travel_provider,
     trip_parcel,
 )
@@ -69,6 +75,19 @@ def drivers_at_cap_subquery() -> QuerySet[Any, Any]:
         .filter(total__gte=settings.EARNINGS_YEARLY_CAP_EUR)
         .values("driver_id")
     )
+
+
+class SphereDistance(Func):
+    """ST_Distance on the sphere (``use_spheroid => false``), in metres: the same sphere as the
+    routing core's haversine, so the prefilter and the exact insertion agree."""
+
+    function = "ST_Distance"
+    output_field = FloatField()
+
+    def __init__(self, field: str, point: Any) -> None:
+        super().__init__(
+            F(field), Value(point, output_field=PointField(srid=4326, geography=True)), Value(False)
+        )
 
 
 def straight_detour_m(d_sd: Any, d_dh: Any, d_sh: Any) -> ExpressionWrapper:
@@ -181,7 +200,7 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             room_l=F("capacity_l") - F("load_l"),
             straight_m=straight_detour_m(
                 d_sd,
-                Distance("destination", request.dropoff_point, spheroid=False),
+                SphereDistance("destination", request.dropoff_point),
                 F("direct_m"),
             ),
         )
@@ -210,19 +229,24 @@ MAX_CANDIDATES = 500
 
 
 def rank_insertions(
-    *, request: DeliveryRequest, trips: list[Trip], k: int
-) -> list[tuple[Trip, routing.Insertion]]:
+    *, request: DeliveryRequest, trips: list[TripSnapshot], k: int
+) -> list[tuple[TripSnapshot, routing.Insertion]]:
     """The k trips where the request adds the least detour to the current route, with that
     insertion; trips where it does not fit (windows, capacity, budget) are left out."""
     if not trips or k <= 0:
         return []
-    carried = carried_by_trip([trip.pk for trip in trips])
+    carried = carried_by_trip([trip.id for trip in trips if trip.request_count > 0])
     routes = routing.RouteSet.from_trips(
-        [routing_trip(trip, carried.get(trip.pk, [])) for trip in trips]
+        [routing_trip(trip, carried.get(trip.id, [])) for trip in trips]
     )
     parcel = trip_parcel(requests_with_totals([request.pk])[request.pk])
     insertions = routing.best_insertions(routes, parcel, travel_provider(), k=k)
     return [(trips[insertion.trip], insertion) for insertion in insertions]
+
+
+def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
+    """The prefiltered trips (see ``trip_candidates_for_request``), at most MAX_CANDIDATES."""
+    return snapshots(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
 
 
 def trip_feed(*, trip: Trip, limit: int = 50) -> list[DeliveryRequest]:
@@ -231,8 +255,10 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[DeliveryRequest]:
     prefiltered = list(opportunities_for_trip(trip=trip)[:MAX_CANDIDATES])
     if not prefiltered:
         return []
-    carried = carried_by_trip([trip.pk])
-    routes = routing.RouteSet.from_trips([routing_trip(trip, carried.get(trip.pk, []))])
+    carried = carried_by_trip([trip.pk]) if trip.request_count else {}
+    routes = routing.RouteSet.from_trips(
+        [routing_trip(snapshot_of(trip), carried.get(trip.pk, []))]
+    )
     travel = travel_provider()
     feed = []
     for request in prefiltered:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import QuerySet
@@ -37,7 +36,11 @@ from backend.matching.errors import (
 from backend.matching.geometry import reach_ellipse
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
 from backend.matching.routing_adapter import prefilter_budget_m
-from backend.matching.selectors import driver_earned_this_year_eur, request_totals
+from backend.matching.selectors import (
+    SphereDistance,
+    driver_earned_this_year_eur,
+    request_totals,
+)
 from backend.stores.models import AssignmentMode, Store
 
 MAX_TRIP_AHEAD = timedelta(days=2)
@@ -49,7 +52,7 @@ MAX_TRIP_DISTANCE_M = 100_000
 
 def _store_with_distance(store_id: int, point: Point) -> Store:
     store = (
-        Store.objects.annotate(to_point=Distance("location", point, spheroid=False))
+        Store.objects.annotate(to_point=SphereDistance("location", point))
         .filter(pk=store_id)
         .first()
     )
@@ -88,7 +91,7 @@ def trip_create(
         raise InvalidInput("departure_latest", "The departure window ends before it starts.")
     if departure_earliest > now + MAX_TRIP_AHEAD:
         raise InvalidInput("departure_earliest", "Trips can be declared up to two days ahead.")
-    direct_m = store.to_point.m  # type: ignore[attr-defined]
+    direct_m = store.to_point  # type: ignore[attr-defined]
     if direct_m > MAX_TRIP_DISTANCE_M:
         raise InvalidInput("destination", "The destination is more than 100 km from the store.")
     for name, value, limit in (
@@ -481,11 +484,7 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     already carries) by the routing core; the store's fan-out k smallest added detours become
     offers. Idempotent: trips already offered this request are skipped, so a re-run adds
     nothing."""
-    from backend.matching.selectors import (
-        MAX_CANDIDATES,
-        rank_insertions,
-        trip_candidates_for_request,
-    )
+    from backend.matching.selectors import candidates_for_request, rank_insertions
 
     request = (
         DeliveryRequest.objects.select_for_update(of=("self",))
@@ -501,14 +500,15 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     wanted = store.offer_fanout_k - live
     if wanted <= 0:
         return []
-    candidates = list(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
-    ranked = rank_insertions(request=request, trips=candidates, k=wanted)
+    ranked = rank_insertions(
+        request=request, trips=candidates_for_request(request=request), k=wanted
+    )
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
     created = []
     for trip, insertion in ranked:
         offer, new = Offer.objects.get_or_create(
             request=request,
-            trip=trip,
+            trip_id=trip.id,
             defaults={
                 "detour_m": max(0, round(insertion.added_detour_m)),
                 "detour_s": max(0, round(insertion.added_detour_s)),

@@ -17,6 +17,7 @@ from backend.matching.routing_adapter import (
     carried_by_trip,
     requests_with_totals,
     routing_trip,
+    snapshot_of,
     travel_provider,
     trip_parcel,
 )
@@ -73,7 +74,7 @@ def test_every_trip_the_exact_insertion_accepts_passes_the_prefilter(seed: int) 
         trips = list(Trip.objects.filter(store=store).select_related("store"))
         carried = carried_by_trip([t.pk for t in trips])
         routes = routing.RouteSet.from_trips(
-            [routing_trip(t, carried.get(t.pk, [])) for t in trips]
+            [routing_trip(snapshot_of(t), carried.get(t.pk, [])) for t in trips]
         )
         for _ in range(15):
             start = now + timedelta(minutes=float(rng.uniform(0, 120)))

@@ -1,0 +1,179 @@
+"""Synthetic load for benchmarks: a metropolitan area (Lyon) with stores, drivers heading home
+3–25 km away and open delivery requests. Written in bulk; every row is marked by its e-mail
+domain so it can be removed again."""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth.hashers import make_password
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+
+import routing
+from backend.accounts.models import DriverProfile, User
+from backend.deliveries.models import DeliveryRequest, Parcel, new_code
+from backend.matching.geometry import reach_ellipse
+from backend.matching.models import Trip
+from backend.matching.routing_adapter import prefilter_budget_m
+from backend.stores.models import AssignmentMode, Store
+
+CENTRE = (45.7578, 4.8320)  # Lyon, Place Bellecour
+LOAD_DOMAIN = "load.example.invalid"
+KM_PER_DEG_LAT = 111.195
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    stores: int
+    trips: int
+    requests: int
+
+
+def _offset(
+    rng: np.random.Generator, lat: float, lng: float, low_km: float, high_km: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """n points at uniform bearings, at distances between low and high km (uniform in area)."""
+    distance = np.sqrt(rng.uniform(low_km**2, high_km**2, n))
+    bearing = rng.uniform(0, 2 * np.pi, n)
+    lats = lat + distance * np.cos(bearing) / KM_PER_DEG_LAT
+    lngs = lng + distance * np.sin(bearing) / (KM_PER_DEG_LAT * math.cos(math.radians(lat)))
+    return lats, lngs
+
+
+def load_clear() -> None:
+    """Remove everything a previous load wrote."""
+    users = User.objects.filter(email__endswith=f"@{LOAD_DOMAIN}")
+    DeliveryRequest.objects.filter(customer__in=users).delete()
+    Trip.objects.filter(driver__in=users).delete()
+    Store.objects.filter(name__startswith="Load store ").delete()
+    users.delete()
+
+
+@transaction.atomic
+def load_create(
+    *, stores: int, trips: int, requests: int, seed: int, batch_size: int = 5000
+) -> LoadSummary:
+    """Write the synthetic load (see the module docstring). Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    now = timezone.now()
+    store_lats, store_lngs = _offset(rng, *CENTRE, 0, 15, stores)
+    store_rows = Store.objects.bulk_create(
+        Store(
+            name=f"Load store {seed}-{i}",
+            address=f"Zone commerciale {i}, Lyon",
+            location=Point(float(store_lngs[i]), float(store_lats[i]), srid=4326),
+            service_radius_m=20_000,
+            assignment_mode=AssignmentMode.FIRST_RESPONSE,
+        )
+        for i in range(stores)
+    )
+    password = make_password(None)
+    drivers = User.objects.bulk_create(
+        (
+            User(
+                email=f"driver-{seed}-{i}@{LOAD_DOMAIN}", full_name=f"Driver {i}", password=password
+            )
+            for i in range(trips)
+        ),
+        batch_size=batch_size,
+    )
+    DriverProfile.objects.bulk_create(
+        (
+            DriverProfile(
+                user=d,
+                vehicle_type=DriverProfile.VehicleType.CAR,
+                capacity_kg=Decimal(200),
+                capacity_l=Decimal(1200),
+                max_length_cm=180,
+            )
+            for d in drivers
+        ),
+        batch_size=batch_size,
+    )
+    trip_store = rng.integers(0, stores, trips)
+    detour_s = rng.integers(5, 21, trips) * 60
+    leave_in_min = rng.uniform(0, 180, trips)
+    trip_rows = []
+    for i in range(trips):
+        store = store_rows[trip_store[i]]
+        lat, lng = _offset(rng, store.location.y, store.location.x, 3, 25, 1)
+        home = Point(float(lng[0]), float(lat[0]), srid=4326)
+        direct_m = _sphere_m(store.location, home)
+        earliest = now + timedelta(minutes=float(leave_in_min[i]))
+        trip_rows.append(
+            Trip(
+                driver=drivers[i],
+                store=store,
+                service_date=earliest.date(),
+                departure_earliest=earliest,
+                departure_latest=earliest + timedelta(minutes=30),
+                destination=home,
+                direct_m=math.ceil(direct_m),
+                reach_area=reach_ellipse(
+                    store=store.location, home=home, budget_m=prefilter_budget_m(int(detour_s[i]))
+                ),
+                capacity_kg=Decimal(200),
+                capacity_l=Decimal(1200),
+                max_length_cm=180,
+                max_detour_s=int(detour_s[i]),
+            )
+        )
+    Trip.objects.bulk_create(trip_rows, batch_size=batch_size)
+    customers = User.objects.bulk_create(
+        (
+            User(
+                email=f"customer-{seed}-{i}@{LOAD_DOMAIN}",
+                full_name=f"Customer {i}",
+                password=password,
+            )
+            for i in range(max(1, requests // 4))
+        ),
+        batch_size=batch_size,
+    )
+    request_store = rng.integers(0, stores, requests)
+    start_in_min = rng.uniform(10, 180, requests)
+    request_rows = []
+    for i in range(requests):
+        store = store_rows[request_store[i]]
+        lat, lng = _offset(rng, store.location.y, store.location.x, 0.5, 12, 1)
+        start = now + timedelta(minutes=float(start_in_min[i]))
+        request_rows.append(
+            DeliveryRequest(
+                store=store,
+                customer=customers[i % len(customers)],
+                order_reference=f"LOAD-{i}",
+                dropoff_address=f"{i} rue de la Charge, Lyon",
+                dropoff_point=Point(float(lng[0]), float(lat[0]), srid=4326),
+                contact_phone="+33 4 00 00 00 00",
+                window_start=start,
+                window_end=start + timedelta(hours=2),
+                fee_eur=Decimal("5.00"),
+                pickup_code=new_code(),
+                delivery_code=new_code(),
+            )
+        )
+    DeliveryRequest.objects.bulk_create(request_rows, batch_size=batch_size)
+    weights = rng.uniform(2, 40, requests)
+    Parcel.objects.bulk_create(
+        (
+            Parcel(
+                request=r,
+                weight_kg=Decimal(f"{weights[i]:.1f}"),
+                volume_l=Decimal(60),
+                longest_side_cm=int(rng.integers(30, 170)),
+            )
+            for i, r in enumerate(request_rows)
+        ),
+        batch_size=batch_size,
+    )
+    return LoadSummary(stores=stores, trips=trips, requests=requests)
+
+
+def _sphere_m(a: Point, b: Point) -> float:
+    """Great-circle metres (the routing core's sphere, as PostGIS's ``use_spheroid=false``)."""
+    straight = routing.HaversineTravel(circuity=1.0)
+    return float(straight.paired(np.array([a.y, a.x]), np.array([b.y, b.x])).distance_m)
