@@ -242,7 +242,7 @@ DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
 
 # Batch re-optimisation (every few minutes per store).
 BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)
-BATCH_TIME_LIMIT_S = env.float("BATCH_TIME_LIMIT_S", default=3.0)
+BATCH_TIME_LIMIT_S = env.float("BATCH_TIME_LIMIT_S", default=2.0)
 # Unanswered for this long, a request's fee goes up one step (within the store's maximum).
 FEE_RAISE_AFTER_S = env.int("FEE_RAISE_AFTER_S", default=900)
 FEE_RAISE_STEP_EUR = Decimal(env.str("FEE_RAISE_STEP_EUR", default="1.00"))

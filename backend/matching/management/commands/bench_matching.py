@@ -3,12 +3,16 @@ candidate search + exact insertion for new requests, and one store's batch re-op
 
 import statistics
 import time
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.batch import store_reoptimise
@@ -38,10 +42,23 @@ class Command(BaseCommand):
             default=None,
             help="Store to re-optimise (default: the one with most open requests)",
         )
-        parser.add_argument("--batch-time-limit", type=float, default=3.0)
+        parser.add_argument(
+            "--batch-time-limit",
+            type=float,
+            default=None,
+            help="Solver seconds (default: the BATCH_TIME_LIMIT_S setting)",
+        )
         parser.add_argument("--skip-batch", action="store_true")
         parser.add_argument(
             "--explain", action="store_true", help="Print the candidate query's plan."
+        )
+        parser.add_argument(
+            "--pipeline",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also post N requests and time each to stored offers through a real Celery "
+            "worker (started here) and Redis.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -99,10 +116,17 @@ class Command(BaseCommand):
                 f"requests x {result.trips} trips, served {result.served}, "
                 f"{result.offers_created} new offers, {batch_s:.2f} s"
             )
+        pipeline = ""
+        if options["pipeline"]:
+            pipeline_ms = self._pipeline(options["pipeline"], rng)
+            pipeline = (
+                f" pipeline_p50_ms={_percentile(pipeline_ms, 50):.0f}"
+                f" pipeline_p95_ms={_percentile(pipeline_ms, 95):.0f}"
+            )
         self.stdout.write(
             f"summary: trips={active_trips} requests={len(open_ids)} "
             f"p50_ms={_percentile(timings_ms, 50):.1f} p95_ms={_percentile(timings_ms, 95):.1f} "
-            f"p99_ms={_percentile(timings_ms, 99):.1f} batch_s={batch_s:.2f}"
+            f"p99_ms={_percentile(timings_ms, 99):.1f} batch_s={batch_s:.2f}{pipeline}"
         )
 
     def _explain(self, request: DeliveryRequest) -> None:
@@ -112,3 +136,91 @@ class Command(BaseCommand):
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             for (line,) in cursor.fetchall():
                 self.stdout.write(line)
+
+    def _pipeline(self, n: int, rng: np.random.Generator) -> list[float]:
+        """Post n requests through the service (as the API does) and time each one from its
+        commit to its offers stored and notifications queued, with a worker of our own."""
+        import os
+        import subprocess
+        import sys
+
+        from django.conf import settings
+
+        from backend.accounts.models import User
+        from backend.deliveries.services import ParcelInput, request_create
+        from backend.matching.models import Offer
+
+        store = Store.objects.annotate(trips_n=Count("trips")).order_by("-trips_n").first()
+        if store is None:
+            return [float("nan")]
+        customer, _ = User.objects.get_or_create(email="bench-pipeline@load.example.invalid")
+        worker = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend.config",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                "matching,notifications,default",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                "bench@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=settings.ROOT_DIR,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+        )
+        timings = []
+        try:
+            from backend.config.celery import ping
+
+            ping.apply_async(queue="default").get(timeout=60)  # the worker is up
+            self._wait_idle()
+            for _ in range(n):
+                lat = store.location.y + rng.uniform(-0.05, 0.05)
+                lng = store.location.x + rng.uniform(-0.05, 0.05)
+                start = timezone.now() + timedelta(minutes=30)
+                request = request_create(
+                    customer=customer,
+                    store_id=store.pk,
+                    order_reference="BENCH",
+                    dropoff_address="Bench",
+                    dropoff_point=Point(lng, lat, srid=4326),
+                    contact_phone="+33 4 00 00 00 00",
+                    window_start=start,
+                    window_end=start + timedelta(hours=2),
+                    parcels=[
+                        ParcelInput(weight_kg=Decimal(10), volume_l=Decimal(50), longest_side_cm=80)
+                    ],
+                )
+                committed = time.perf_counter()
+                deadline = committed + 30
+                while not Offer.objects.filter(request=request).exists():
+                    if time.perf_counter() > deadline:
+                        break
+                    time.sleep(0.005)
+                timings.append((time.perf_counter() - committed) * 1000)
+                self._wait_idle()  # the offers' pushes are sent before the next post
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+        return timings
+
+    def _wait_idle(self, timeout_s: float = 120) -> None:
+        """Wait until the worker has drained its queues (an idle system)."""
+        import redis
+        from django.conf import settings
+
+        broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        deadline = time.perf_counter() + timeout_s
+        while any(broker.llen(q) for q in ("matching", "notifications", "default")):
+            if time.perf_counter() > deadline:
+                return
+            time.sleep(0.01)
