@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import routing
@@ -170,6 +170,9 @@ def load_create(
         ),
         batch_size=batch_size,
     )
+    with connection.cursor() as cursor:  # fresh statistics for the planner
+        for table in ("matching_trip", "deliveries_deliveryrequest", "deliveries_parcel"):
+            cursor.execute(f"ANALYZE {table}")
     return LoadSummary(stores=stores, trips=trips, requests=requests)
 
 
