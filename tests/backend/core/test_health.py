@@ -31,7 +31,14 @@ def _healthz_in_subprocess(**env_overrides: str) -> tuple[int, dict]:
         "r = Client().get('/healthz');"
         "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.config.settings.test", **env_overrides}
+    from tests.workers import test_database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
+        "DATABASE_URL": test_database_url(),  # the migrated test database
+        **env_overrides,
+    }
     completed = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -53,6 +60,7 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.django_db
 def test_healthz_names_the_database_when_it_is_down() -> None:
     status, body = _healthz_in_subprocess(
         DATABASE_URL=f"postgis://parcels@127.0.0.1:{_closed_port()}/parcels"
@@ -66,6 +74,7 @@ def test_healthz_names_the_database_when_it_is_down() -> None:
     assert "Traceback" not in json.dumps(body)
 
 
+@pytest.mark.django_db
 def test_healthz_names_redis_when_it_is_down() -> None:
     status, body = _healthz_in_subprocess(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
 
