@@ -60,6 +60,11 @@ urlpatterns = [
         name="request-deliver",
     ),
     path(
+        "delivery-requests/<int:request_id>/fail/",
+        deliveries.RequestFailApi.as_view(),
+        name="request-fail",
+    ),
+    path(
         "delivery-requests/<int:request_id>/position/",
         deliveries.RequestPositionApi.as_view(),
         name="request-position",

@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "backend.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from backend.core import clock
+
+        clock.install()

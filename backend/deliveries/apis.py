@@ -208,6 +208,23 @@ class RequestDeliverApi(APIView):
         return _viewed(request, request_id)
 
 
+class RequestFailApi(APIView):
+    @extend_schema(
+        tags=["delivery steps"],
+        request=CancelInputSerializer,
+        responses=RequestOfferedSerializer,
+        summary="Report that the delivery cannot be made (the parcel returns to the store)",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        _assigned(request, request_id)
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_fail(
+            request_id=request_id, driver=user_of(request), reason=data.validated_data["reason"]
+        )
+        return _viewed(request, request_id)
+
+
 class RequestPositionApi(APIView):
     @extend_schema(
         tags=["delivery steps"],

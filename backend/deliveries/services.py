@@ -403,3 +403,30 @@ def request_review_close(*, request_id: int, unlock_codes: bool = True) -> Deliv
         fields += ["pickup_code_attempts", "delivery_code_attempts"]
     request.save(update_fields=fields)
     return request
+
+
+@transaction.atomic
+def request_fail(*, request_id: int, driver: User, reason: str) -> DeliveryRequest:
+    """The assigned driver cannot complete the delivery (the parcel goes back to the store):
+    the request fails, the trip's room is freed and the customer and the store are told.
+    Raises NotAllowed, InvalidTransition."""
+    from backend.matching.services import request_release
+
+    request = (
+        DeliveryRequest.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .get(pk=request_id)
+    )
+    if request.assigned_driver_id != driver.pk:
+        raise NotAllowed("Only the assigned driver can report a failed delivery.")
+    fields = request_move(request, RequestState.FAILED)
+    request.cancelled_by = DeliveryRequest.CancelledBy.DRIVER
+    request.cancel_reason = reason[:300]
+    request.review_required = True
+    request.review_reason = "Delivery failed: the parcel returns to the store"
+    request.save(
+        update_fields=[*fields, "cancelled_by", "cancel_reason", "review_required", "review_reason"]
+    )
+    request_release(request_id=request.pk)
+    notices.cancelled(request=request)
+    return request

@@ -360,8 +360,13 @@ def request_assign_best(*, request_id: int) -> Offer | None:
             .select_related("store")
             .get(pk=request_id)
         )
-        if request.state != RequestState.OPEN:
+        if request.state != RequestState.OPEN or request.first_response_at is None:
             return None
+        window_over = request.first_response_at + timedelta(
+            seconds=request.store.collection_window_s
+        )
+        if timezone.now() < window_over:
+            return None  # still collecting: the sweep or the timed task comes back
         candidates = list(
             Offer.objects.select_for_update(of=("self",))
             .filter(request=request, state=OfferState.RESPONDED)
@@ -595,3 +600,27 @@ def requests_expire(*, now: datetime | None = None) -> list[int]:
             notices.expired(request=request)
             expired.append(request.pk)
     return expired
+
+
+def best_matches_assign_due() -> list[int]:
+    """``best_match`` requests whose collection window is over get their driver (the sweep
+    behind the task timed for each request). Returns the requests assigned."""
+    from django.db.models import DateTimeField, ExpressionWrapper, F
+
+    due = (
+        DeliveryRequest.objects.filter(
+            state=RequestState.OPEN,
+            store__assignment_mode=AssignmentMode.BEST_MATCH,
+            first_response_at__isnull=False,
+        )
+        .annotate(
+            due_at=ExpressionWrapper(
+                F("first_response_at") + F("store__collection_window_s") * timedelta(seconds=1),
+                output_field=DateTimeField(),
+            )
+        )
+        .filter(due_at__lte=timezone.now())
+        .order_by("first_response_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return [pk for pk in due if request_assign_best(request_id=pk) is not None]

@@ -70,6 +70,14 @@ def expire() -> dict[str, int]:
     return {"offers": offers_expire(), "requests": len(requests_expire())}
 
 
+@app.task(name="matching.assign_due_best_matches", queue="matching", **TASK_OPTIONS)
+def assign_due_best_matches() -> int:
+    """Every minute: best_match requests whose collection window is over."""
+    from backend.matching.services import best_matches_assign_due
+
+    return len(best_matches_assign_due())
+
+
 @app.task(name="matching.commute_trips", queue="matching", **TASK_OPTIONS)
 def commute_trips() -> int:
     """Create today's (and tomorrow's) trips from the staff's commute profiles."""

@@ -7,8 +7,16 @@ from backend.accounts.models import User
 from backend.deliveries.models import DeliveryRequest, RequestState
 from tests import factories
 
-PAGES = ["deliveries/deliveryrequest", "matching/trip", "matching/offer", "stores/store",
-         "accounts/user", "deliveries/earning", "matching/vanplan", "matching/commuteprofile"]
+PAGES = [
+    "deliveries/deliveryrequest",
+    "matching/trip",
+    "matching/offer",
+    "stores/store",
+    "accounts/user",
+    "deliveries/earning",
+    "matching/vanplan",
+    "matching/commuteprofile",
+]
 
 
 @pytest.fixture
@@ -22,9 +30,13 @@ def ops(db) -> Client:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("page", PAGES)
 def test_every_admin_list_and_detail_page_opens(ops, page):  # type: ignore[no-untyped-def]
     offer = factories.OfferFactory()
-    objects = {"deliveries/deliveryrequest": offer.request, "matching/trip": offer.trip,
-               "matching/offer": offer, "stores/store": offer.request.store,
-               "accounts/user": offer.trip.driver}
+    objects = {
+        "deliveries/deliveryrequest": offer.request,
+        "matching/trip": offer.trip,
+        "matching/offer": offer,
+        "stores/store": offer.request.store,
+        "accounts/user": offer.trip.driver,
+    }
     assert ops.get(f"/admin/{page}/").status_code == 200
     if page in objects:
         assert ops.get(f"/admin/{page}/{objects[page].pk}/change/").status_code == 200
@@ -32,8 +44,10 @@ def test_every_admin_list_and_detail_page_opens(ops, page):  # type: ignore[no-u
 
 def test_ops_can_cancel_requests_from_the_list(ops):  # type: ignore[no-untyped-def]
     request = factories.DeliveryRequestFactory()
-    answer = ops.post("/admin/deliveries/deliveryrequest/",
-                      {"action": "cancel_requests", "_selected_action": [request.pk]})
+    answer = ops.post(
+        "/admin/deliveries/deliveryrequest/",
+        {"action": "cancel_requests", "_selected_action": [request.pk]},
+    )
     assert answer.status_code == 302
     request.refresh_from_db()
     assert request.state == RequestState.CANCELLED

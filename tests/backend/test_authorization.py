@@ -398,6 +398,12 @@ ENDPOINTS: list[Endpoint] = [
         {"assigned_driver": 200},
         body=lambda w, r: {"delivery_code": w.ids["held_delivery_code"]},
     ),
+    Endpoint(
+        "post",
+        "/api/v1/delivery-requests/{held}/fail/",
+        {"assigned_driver": 200},
+        body=lambda w, r: {"reason": "Nobody home, parcel back to the store"},
+    ),
     Endpoint("get", "/api/v1/delivery-requests/{held}/position/", {"owner": 200}),
     Endpoint("get", "/api/v1/delivery-requests/{assigned}/position/", {"owner": 409}),
     Endpoint(

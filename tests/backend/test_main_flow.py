@@ -141,7 +141,7 @@ def test_customer_choice_lets_the_customer_pick_among_responders(api, store, cus
 
 @pytest.mark.django_db(transaction=True)
 def test_best_match_assigns_the_smallest_detour_after_the_window(api, store, customer):  # type: ignore[no-untyped-def]
-    from backend.matching.services import request_assign_best
+    from backend.matching.services import best_matches_assign_due, request_assign_best
 
     store.assignment_mode = AssignmentMode.BEST_MATCH
     store.save()
@@ -154,8 +154,13 @@ def test_best_match_assigns_the_smallest_detour_after_the_window(api, store, cus
     assert api(near).post(f"/api/v1/offers/{small.pk}/respond/").status_code == 200
     request.refresh_from_db()
     assert request.state == RequestState.OPEN  # still collecting
+    assert request_assign_best(request_id=request_id) is None  # the window is not over
+    assert best_matches_assign_due() == []
+    DeliveryRequest.objects.filter(pk=request_id).update(
+        first_response_at=timezone.now() - timedelta(seconds=store.collection_window_s + 1)
+    )
 
-    request_assign_best(request_id=request_id)
+    assert best_matches_assign_due() == [request_id]
 
     request.refresh_from_db()
     assert request.state == RequestState.ASSIGNED

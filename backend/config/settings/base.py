@@ -187,6 +187,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "matching-expire": {"task": "matching.expire", "schedule": 60.0},
+    "matching-best-match": {"task": "matching.assign_due_best_matches", "schedule": 60.0},
     "matching-reoptimise": {
         "task": "matching.reoptimise_all",
         "schedule": float(env.int("BATCH_INTERVAL_S", default=300)),
@@ -239,6 +240,10 @@ ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
 # could be missed.
 MATCHING_PREFILTER_SPEED_KMH = env.float("MATCHING_PREFILTER_SPEED_KMH", default=ROUTING_SPEED_KMH)
 DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
+
+# The simulation's stepped clock: the Redis key it lives under, set only for a simulation run
+# and its worker (see backend/core/clock.py). Never in production.
+SIMULATION_CLOCK = env.str("SIMULATION_CLOCK", default="")
 
 # Batch re-optimisation (every few minutes per store).
 BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)

@@ -158,3 +158,26 @@ def test_each_side_rates_once(api, assigned):  # type: ignore[no-untyped-def]
     assert driver.post(url, {"stars": 5}).status_code == 201
     assert api(factories.UserFactory()).post(url, {"stars": 1}).status_code == 404
     assert api(assigned.customer).post(url, {"stars": 6}).status_code in (400, 409)
+
+
+def test_a_failed_delivery_frees_the_trip_and_goes_to_the_store(api, assigned):  # type: ignore[no-untyped-def]
+    from backend.matching.models import Trip
+
+    driver = api(assigned.assigned_driver)
+    driver.post(
+        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
+    )
+    answer = driver.post(
+        f"/api/v1/delivery-requests/{assigned.pk}/fail/", {"reason": "Nobody at home"}
+    )
+
+    assert answer.status_code == 200, answer.json()
+    assigned.refresh_from_db()
+    assert assigned.state == RequestState.FAILED
+    assert assigned.review_required
+    assert Trip.objects.get(offers__request=assigned).load_kg == 0
+    again = driver.post(
+        f"/api/v1/delivery-requests/{assigned.pk}/deliver/",
+        {"delivery_code": assigned.delivery_code},
+    )
+    assert again.status_code == 409
