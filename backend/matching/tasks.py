@@ -4,6 +4,7 @@ store), is idempotent, acknowledged late and retried with backoff."""
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from backend.config.celery import app
@@ -55,6 +56,8 @@ def enqueue_match_trip(*, trip_id: int, store_id: int) -> None:
 
 
 def enqueue_assign_best_match(*, request_id: int, store_id: int, countdown_s: int) -> None:
+    if settings.SIMULATION_CLOCK:
+        return  # in simulated time the per-minute sweep assigns when the window is over
     transaction.on_commit(
         lambda: assign_best_match.apply_async(
             kwargs={"request_id": request_id, "store_id": store_id}, countdown=countdown_s

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "backend.stores",
     "backend.deliveries",
     "backend.matching",
+    "backend.simulation",
     "rest_framework_simplejwt.token_blacklist",
     "notifications",
 ]

@@ -1,0 +1,125 @@
+"""The demo region (``fixtures/demo/lyon.json``) loaded through the domain's own models,
+idempotently: a second load updates what is there and creates nothing twice."""
+
+import json
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.gis.geos import Point
+from django.db import transaction
+
+from backend.accounts.models import DriverProfile, User
+from backend.matching.models import CommuteProfile, Van
+from backend.stores.models import Store, StoreMembership
+
+REGION_FILE = Path(settings.ROOT_DIR) / "fixtures" / "demo" / "lyon.json"
+WORKING_DAYS = [0, 1, 2, 3, 4, 5]  # Monday to Saturday
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    email: str
+    note: str
+
+
+def region() -> dict[str, Any]:
+    return json.loads(REGION_FILE.read_text())
+
+
+def _user(email: str, full_name: str, password_hash: str, **extra: Any) -> User:
+    user, _ = User.objects.get_or_create(
+        email=email, defaults={"full_name": full_name, "password": password_hash, **extra}
+    )
+    return user
+
+
+@transaction.atomic
+def demo_load() -> list[DemoAccount]:
+    """Load the demo region; return the demo accounts to show."""
+    data = region()
+    password = make_password(data["demo_password"])  # hashed once for every demo account
+    stores: dict[str, Store] = {}
+    for spec in data["stores"]:
+        store, _ = Store.objects.update_or_create(
+            name=spec["name"],
+            defaults={
+                "address": spec["address"],
+                "location": Point(spec["lng"], spec["lat"], srid=4326),
+                "timezone": data["timezone"],
+                "service_radius_m": 20_000,
+                "assignment_mode": spec["assignment_mode"],
+                "offer_fanout_k": spec["offer_fanout_k"],
+                **{
+                    k: Decimal(spec[k])
+                    for k in ("fee_base_eur", "fee_per_detour_km_eur", "fee_min_eur", "fee_max_eur")
+                },
+            },
+        )
+        stores[spec["key"]] = store
+        Van.objects.get_or_create(
+            store=store,
+            name="Store van",
+            defaults={
+                "capacity_kg": Decimal(800),
+                "capacity_l": Decimal(8000),
+                "max_length_cm": 300,
+                "shift_start": time(9, 0),
+                "shift_end": time(21, 0),
+                "cost_per_km_eur": Decimal("0.60"),
+            },
+        )
+        manager = _user(
+            data["accounts"]["managers"][spec["key"]], f"Manager {store.name}", password
+        )
+        StoreMembership.objects.get_or_create(
+            store=store, user=manager, defaults={"role": StoreMembership.Role.MANAGER}
+        )
+    ops = _user(data["accounts"]["ops"], "Ops", password, is_staff=True, is_superuser=True)
+    for spec in data["customers"]:
+        _user(spec["email"], spec["full_name"], password, phone=spec["phone"])
+    for spec in data["drivers"]:
+        driver = _user(spec["email"], spec["full_name"], password)
+        DriverProfile.objects.update_or_create(
+            user=driver,
+            defaults={
+                "vehicle_type": spec["vehicle_type"],
+                "capacity_kg": Decimal(spec["capacity_kg"]),
+                "capacity_l": Decimal(spec["capacity_l"]),
+                "max_length_cm": spec["max_length_cm"],
+                "verified": True,
+            },
+        )
+        if spec["staff"]:
+            store = stores[spec["store"]]
+            StoreMembership.objects.get_or_create(
+                store=store, user=driver, defaults={"role": StoreMembership.Role.STAFF}
+            )
+            hours, minutes = map(int, spec["shift_end"].split(":"))
+            CommuteProfile.objects.update_or_create(
+                driver=driver,
+                store=store,
+                defaults={
+                    "weekdays": WORKING_DAYS,
+                    "shift_end": time(hours, minutes),
+                    "home": Point(spec["home_lng"], spec["home_lat"], srid=4326),
+                    "max_detour_s": spec["max_detour_min"] * 60,
+                    "active": True,
+                },
+            )
+    accounts = data["accounts"]
+    return [
+        DemoAccount("ops (admin)", ops.email, "Django admin at /admin/"),
+        DemoAccount("customer", accounts["customer"], "posts delivery requests"),
+        DemoAccount("shopper driver", accounts["shopper"], "declares trips, takes offers"),
+        DemoAccount("store staff", accounts["staff"], "commute profile, drives home"),
+        *[
+            DemoAccount(f"manager ({key})", email, "dashboard at /manager/")
+            for key, email in accounts["managers"].items()
+        ],
+    ]
