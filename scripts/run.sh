@@ -14,6 +14,7 @@ BASE_URL="http://$HOST:$PORT"
 mkdir -p .local/run
 
 .venv/bin/python manage.py collectstatic --noinput -v 0
+.venv/bin/python manage.py seed_demo | tee .local/run/demo-accounts.txt
 
 pids=()
 stop_all() {
@@ -45,15 +46,28 @@ until curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1; do
   sleep 0.5
 done
 
+# Yesterday evening at the demo stores, simulated through the whole system in the background
+# (its own clock and worker), so that the dashboard has data; its KPI table prints when done.
+SIM_DAY="$(date -d yesterday +%F)"
+( .venv/bin/python manage.py simulate --date "$SIM_DAY" --from 16:00 --to 21:00 --speed 0 \
+    --seed 1 --quiet > .local/run/simulation.txt 2> .local/run/simulation.log \
+  && printf '\n  Simulated evening of %s (KPIs from backend/analytics):\n\n' "$SIM_DAY" \
+  && cat .local/run/simulation.txt ) &
+pids+=($!)
+
 cat <<MSG
 
   Parcel delivery backend is up.
-    Health      $BASE_URL/healthz
+    Dashboard   $BASE_URL/manager/      (managers; data from the simulated evening)
     API docs    $BASE_URL/api/docs/
     API schema  $BASE_URL/api/schema/
-    Admin       $BASE_URL/admin/
-  Press Ctrl-C to stop.
+    Admin       $BASE_URL/admin/        (ops@demo.example)
+    Health      $BASE_URL/healthz
+  Demo logins (password: demo-parcels-2026) are listed above and in .local/run/demo-accounts.txt.
+  A simulated evening is running in the background; its KPI table prints here when it ends
+  (a few minutes). Press Ctrl-C to stop.
 
 MSG
-wait -n "${pids[@]}" || true
+# Keep serving until Ctrl-C or until the API, the worker or beat stops.
+wait -n "${pids[@]:0:3}" || true
 echo "A process exited; stopping the rest."

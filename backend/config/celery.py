@@ -17,3 +17,12 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Answer ``pong``: lets tests and operators check a worker consumes the queue."""
     return "pong"
+
+
+@app.task(name="core.barrier", ignore_result=True)
+def barrier(key: str) -> None:
+    """Mark ``key`` in the broker's Redis: everything queued before this task on its queue is
+    done (a worker takes a queue's messages in order). The simulation waits on it."""
+    import redis
+
+    redis.Redis.from_url(app.conf.broker_url).set(key, 1, ex=600)

@@ -190,7 +190,10 @@ def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> Bat
     raised = fees_raise(store=store, now=now)
     problem, open_requests, trips, vans, for_vans = build_problem(store=store, now=now)
     solution = routing.solve(
-        problem, time_limit_s=time_limit_s or settings.BATCH_TIME_LIMIT_S, seed=0
+        problem,
+        time_limit_s=time_limit_s or settings.BATCH_TIME_LIMIT_S,
+        seed=0,
+        options=routing.SolverOptions(solution_limit=settings.BATCH_SOLUTION_LIMIT),
     )
     report = routing.check(problem, solution)
     if not report.feasible:  # never act on a plan the independent checker refuses

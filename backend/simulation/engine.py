@@ -504,6 +504,9 @@ def simulated_world() -> Iterator[Callable[[], None]]:
         **os.environ,
         "SIMULATION_CLOCK": key,
         "CELERY_BROKER_URL": broker_url,
+        # The batch solver stops by solution count, not by the clock: runs replay exactly.
+        "BATCH_SOLUTION_LIMIT": os.environ.get("BATCH_SOLUTION_LIMIT", "5"),
+        "BATCH_TIME_LIMIT_S": os.environ.get("BATCH_TIME_LIMIT_S", "60"),
         "DJANGO_SETTINGS_MODULE": os.environ.get(
             "DJANGO_SETTINGS_MODULE", "backend.config.settings.dev"
         ),
@@ -535,13 +538,31 @@ def simulated_world() -> Iterator[Callable[[], None]]:
     )
 
     def drained() -> None:
+        """Wait until the worker has done everything sent so far. An empty queue is not
+        enough (a message the worker has just taken is briefly in neither the queue nor the
+        unacknowledged set): a ping sent behind the work on each queue is, since the worker
+        takes each queue's messages in order, one at a time."""
         deadline = clock_time.monotonic() + 120
-        while any(broker.llen(q) for q in QUEUES) or broker.hlen("unacked"):
-            if worker.poll() is not None:
-                raise RuntimeError("the simulation's Celery worker stopped")
-            if clock_time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not drain its queues in 120 s")
-            clock_time.sleep(0.002)
+        while True:
+            keys = []
+            for queue in QUEUES:
+                keys.append(f"{key}:barrier:{uuid.uuid4().hex}")
+                celery_app.send_task(
+                    "core.barrier", args=[keys[-1]], queue=queue, ignore_result=True
+                )
+            # Polled in Redis rather than through the result backend, whose waiting adds up
+            # to a second per call when other results are pending.
+            while not all(broker.exists(k) for k in keys):
+                if worker.poll() is not None:
+                    raise RuntimeError("the simulation's Celery worker stopped")
+                if clock_time.monotonic() > deadline:
+                    raise RuntimeError("the Celery worker did not catch up in 120 s")
+                clock_time.sleep(0.001)
+            broker.delete(*keys)
+            # Matching work left behind the barrier (a task that queued more) goes round again;
+            # notifications sent late change nothing the simulation reads.
+            if not broker.llen("matching"):
+                return
 
     try:
         celery_app.send_task("core.ping", queue="default").get(timeout=60)

@@ -249,6 +249,9 @@ SIMULATION_CLOCK = env.str("SIMULATION_CLOCK", default="")
 # Batch re-optimisation (every few minutes per store).
 BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)
 BATCH_TIME_LIMIT_S = env.float("BATCH_TIME_LIMIT_S", default=2.0)
+# Stop the search after this many improving solutions instead of by the clock (then the result
+# does not depend on the machine's speed: the simulation uses it to replay exactly).
+BATCH_SOLUTION_LIMIT = env.int("BATCH_SOLUTION_LIMIT", default=0) or None
 # Unanswered for this long, a request's fee goes up one step (within the store's maximum).
 FEE_RAISE_AFTER_S = env.int("FEE_RAISE_AFTER_S", default=900)
 FEE_RAISE_STEP_EUR = Decimal(env.str("FEE_RAISE_STEP_EUR", default="1.00"))
