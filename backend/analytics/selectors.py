@@ -497,7 +497,7 @@ def kpi_report(
     lows = (0, *HISTOGRAM_BOUNDS_S)
     highs: tuple[int | None, ...] = (*HISTOGRAM_BOUNDS_S, None)
     histogram = [
-        HistogramBucket(from_s=low, to_s=high, count=int(histogram_counts.get(str(i + 1), 0)))
+        HistogramBucket(from_s=low, to_s=high, count=int(histogram_counts.get(str(i), 0)))
         for i, (low, high) in enumerate(zip(lows, highs, strict=True))
     ]
     top_rows = json.loads(rows[0]["top"]) if rows else []
@@ -614,4 +614,37 @@ def requests_for_export(*, store: Store, start: date, end: date) -> QuerySet[Del
             detour_m=Subquery(selected.values("detour_m")[:1]),
         )
         .order_by("created_at", "id")
+    )
+
+
+def managed_store(*, user: Any, store_id: int) -> Store:
+    """The store if the user manages it. Raises Store.DoesNotExist otherwise (a 404: the
+    existence of other stores' data is not revealed)."""
+    from backend.stores.models import StoreMembership
+
+    if not getattr(user, "is_authenticated", False):
+        raise Store.DoesNotExist()
+    return Store.objects.get(
+        pk=store_id,
+        memberships__user_id=user.pk,
+        memberships__role=StoreMembership.Role.MANAGER,
+    )
+
+
+def managed_stores(*, user: Any) -> QuerySet[Store]:
+    from backend.stores.models import StoreMembership
+
+    return Store.objects.filter(
+        memberships__user_id=user.pk, memberships__role=StoreMembership.Role.MANAGER
+    ).order_by("name", "id")
+
+
+def report_for(*, store: Store, start: date, end: date, granularity: str) -> KpiReport:
+    """``store_kpis`` for a store already loaded (one query)."""
+    return kpi_report(
+        store=store,
+        start=start,
+        end=end,
+        granularity=granularity,
+        live_from=local_today(store=store),
     )
