@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils.formats import get_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -67,6 +67,12 @@ def _period(request: HttpRequest, store: Store) -> dict[str, Any]:
 
 
 # --- formatting, shared with the tests' expectations -----------------------------------------
+
+
+def number_format(value: float, decimals: int) -> str:
+    """Rounded like Python's format (Django's number_format truncates floats), with the
+    active language's decimal separator."""
+    return f"{value:.{decimals}f}".replace(".", str(get_format("DECIMAL_SEPARATOR")))
 
 
 def fmt_rate(value: float | None) -> str:
