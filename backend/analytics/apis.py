@@ -156,6 +156,7 @@ class ManagerStoreRequestsCsvApi(APIView):
         tags=["manager"],
         parameters=[KpiQuerySerializer],
         responses=_CSV,
+        operation_id="manager_store_requests_csv",
         summary="CSV of the store's requests posted in the period (store-local times)",
     )
     def get(self, request: Request, store_id: int) -> StreamingHttpResponse:
@@ -170,12 +171,10 @@ class ManagerStoreKpisCsvApi(APIView):
         tags=["manager"],
         parameters=[KpiQuerySerializer],
         responses=_CSV,
+        operation_id="manager_store_kpis_csv",
         summary="CSV of the store's KPIs per period, the last line being the totals",
     )
     def get(self, request: Request, store_id: int) -> StreamingHttpResponse:
         store = _store(request, store_id)
         report = selectors.report_for(store=store, **_period(request, store))
-        return exports.csv_response(
-            exports.kpi_rows(report), f"kpis-{store.pk}-{report.start}.csv"
-        )
-
+        return exports.csv_response(exports.kpi_rows(report), f"kpis-{store.pk}-{report.start}.csv")

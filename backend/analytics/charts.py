@@ -196,11 +196,11 @@ def dropoff_map(
     ]
     for p, dx, dy in projected:
         colour = OUTCOME_COLOURS.get(p.outcome, "#000")
+        outcome_label = escape(outcome_labels.get(p.outcome, p.outcome))
         parts.append(
             f'<circle class="dropoff" data-outcome="{escape(p.outcome)}" '
             f'cx="{cx + dx * scale:.1f}" cy="{cy - dy * scale:.1f}" r="4" fill="{colour}" '
-            f'fill-opacity="0.8"><title>#{p.request_id} {escape(outcome_labels.get(p.outcome, p.outcome))}'
-            "</title></circle>"
+            f'fill-opacity="0.8"><title>#{p.request_id} {outcome_label}</title></circle>'
         )
     parts.append(
         f'<rect class="store" x="{cx - 7}" y="{cy - 7}" width="14" height="14" fill="#000">'
@@ -214,11 +214,14 @@ def dropoff_map(
         f'stroke="#000" stroke-width="2"/><text x="{pad}" y="{size - pad - 5}" '
         f'font-size="10">{km} km</text>'
     )
-    legend = [("store", _("Store"), "#000"), *(
-        (state, outcome_labels.get(state, state), colour)
-        for state, colour in OUTCOME_COLOURS.items()
-        if state != "picked_up"
-    )]
+    legend = [
+        ("store", _("Store"), "#000"),
+        *(
+            (state, outcome_labels.get(state, state), colour)
+            for state, colour in OUTCOME_COLOURS.items()
+            if state != "picked_up"
+        ),
+    ]
     for i, (key, label, colour) in enumerate(legend):
         y0 = pad + i * 20
         parts.append(

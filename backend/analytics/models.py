@@ -70,9 +70,7 @@ class StoreDayDriverRollup(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="driver_rollups")
     local_date = models.DateField()
-    driver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    driver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     responses = models.PositiveIntegerField()
     is_staff = models.BooleanField(help_text="Responded from a staff commute trip.")
 

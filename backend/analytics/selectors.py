@@ -84,9 +84,7 @@ DEFINITIONS: dict[str, Any] = {
         "circuity, per delivered request."
     ),
     "km_saved": _("Van kilometres avoided minus the drivers' detour kilometres."),
-    "co2_saved_kg": _(
-        "Van km × van emission factor − detour km × car emission factor, kg CO2e."
-    ),
+    "co2_saved_kg": _("Van km × van emission factor − detour km × car emission factor, kg CO2e."),
     "fees_eur": _("Fees of delivered requests, euros."),
     "rating_avg": _("Mean stars given by customers to drivers."),
     "rating_count": _("Number of customer ratings."),
@@ -283,6 +281,7 @@ _COLS = ", ".join(DAY_COLUMNS)
 _SUMS = ",\n    ".join(f"coalesce(sum({c}), 0) AS {c}" for c in DAY_COLUMNS)
 
 # Series and totals in one statement: rollups for days before ``live_from``, raw rows from it.
+# Only module constants are interpolated; every value is a query parameter.
 REPORT_SQL = f"""
 WITH {RAW_DAYS_SQL},
 days AS (
@@ -351,7 +350,7 @@ LEFT JOIN pct ON pct.is_total = sums.is_total AND pct.period IS NOT DISTINCT FRO
 LEFT JOIN drivers ON drivers.is_total = sums.is_total
     AND drivers.period IS NOT DISTINCT FROM sums.period
 ORDER BY sums.is_total, sums.period
-"""
+"""  # noqa: S608
 
 
 # --- periods and time zones ------------------------------------------------------------------
@@ -407,8 +406,8 @@ def _kpis(row: dict[str, Any]) -> dict[str, Any]:
     detour_km = float(row["detour_m_sum"]) / 1000
     van_km = 2 * float(row["store_distance_m_sum"]) * settings.ROUTING_CIRCUITY / 1000
     cancelled_other = int(row["cancelled_by_driver"]) + int(row["cancelled_by_system"])
-    cancelled = int(row["cancelled_by_customer"]) + int(row["cancelled_by_store"]) + (
-        cancelled_other
+    cancelled = (
+        int(row["cancelled_by_customer"]) + int(row["cancelled_by_store"]) + (cancelled_other)
     )
     responses = int(row["responders_sum"])
     active = int(row.get("active_drivers") or 0)
@@ -467,7 +466,7 @@ def kpi_report(
     raw_from = max(start, live_from)
     since = local_midnight_utc(store=store, day=raw_from)
     until = local_midnight_utc(store=store, day=end + timedelta(days=1))
-    params = {
+    params: dict[str, Any] = {
         "store_id": store.pk,
         "tz": store.timezone,
         "since": since,
@@ -536,9 +535,7 @@ def store_kpis_from_raw(
 ) -> KpiReport:
     """The same report recomputed from the raw rows only (slow on long ranges: for checks)."""
     store = Store.objects.only("id", "timezone").get(pk=store_id)
-    return kpi_report(
-        store=store, start=start, end=end, granularity=granularity, live_from=start
-    )
+    return kpi_report(store=store, start=start, end=end, granularity=granularity, live_from=start)
 
 
 def kpi_fields() -> list[str]:

@@ -35,9 +35,7 @@ class KpiQuerySerializer(serializers.Serializer):
         if start > end:
             raise serializers.ValidationError({"from": "`from` must not be after `to`."})
         if (end - start).days >= MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                {"from": f"At most {MAX_RANGE_DAYS} days at a time."}
-            )
+            raise serializers.ValidationError({"from": f"At most {MAX_RANGE_DAYS} days at a time."})
         return {"start": start, "end": end, "granularity": attrs["granularity"]}
 
 

@@ -3,6 +3,7 @@ need attention."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,7 +35,7 @@ days_written AS (
 )
 INSERT INTO analytics_storedaydriverrollup (store_id, local_date, driver_id, responses, is_staff)
 SELECT %(store_id)s, local_date, driver_id, responses, is_staff FROM raw_driver_days
-"""
+"""  # noqa: S608 (module constants only)
 
 
 @transaction.atomic
@@ -43,7 +44,7 @@ def rollups_rebuild(*, store_id: int, start: date, end: date) -> int:
     Idempotent (the days are replaced as a whole, under a per-store lock). Returns the number
     of days that have postings."""
     store = Store.objects.only("id", "timezone").get(pk=store_id)
-    params = {
+    params: dict[str, Any] = {
         "store_id": store.pk,
         "tz": store.timezone,
         "since": local_midnight_utc(store=store, day=start),

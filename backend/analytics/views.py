@@ -44,7 +44,8 @@ class ManagerLoginView(LoginView):
 
 
 class ManagerLogoutView(LogoutView):
-    next_page = LOGIN_URL
+    def get_default_redirect_url(self) -> str:
+        return reverse("analytics:login")
 
 
 def _store(request: HttpRequest, store_id: int) -> Store:
@@ -102,12 +103,20 @@ def tiles(totals: selectors.KpiTotals) -> list[dict[str, Any]]:
             _("First response, median"),
             fmt_minutes(totals.first_response_median_s),
         ),
-        ("first_response_p90_s", _("First response, p90"), fmt_minutes(totals.first_response_p90_s)),
+        (
+            "first_response_p90_s",
+            _("First response, p90"),
+            fmt_minutes(totals.first_response_p90_s),
+        ),
         ("assignment_rate", _("Assignment rate"), fmt_rate(totals.assignment_rate)),
         ("delivered_rate", _("Delivered rate"), fmt_rate(totals.delivered_rate)),
         ("on_time_rate", _("On-time rate"), fmt_rate(totals.on_time_rate)),
         ("cancellation_rate", _("Cancellation rate"), fmt_rate(totals.cancellation_rate)),
-        ("cancelled_by_customer", _("Cancelled by customers"), fmt_number(totals.cancelled_by_customer)),
+        (
+            "cancelled_by_customer",
+            _("Cancelled by customers"),
+            fmt_number(totals.cancelled_by_customer),
+        ),
         ("cancelled_by_store", _("Cancelled by the store"), fmt_number(totals.cancelled_by_store)),
         ("cancelled_other", _("Cancelled, other"), fmt_number(totals.cancelled_other)),
         ("expiry_rate", _("Expiry rate"), fmt_rate(totals.expiry_rate)),
@@ -256,17 +265,13 @@ def attention_action(
                 request_id=request_id,
                 by=request.user,  # type: ignore[arg-type]
             )
-            messages.success(
-                request, _("Request %(id)s handed to the vans.") % {"id": request_id}
-            )
+            messages.success(request, _("Request %(id)s handed to the vans.") % {"id": request_id})
         else:
             message = request.POST.get("message", "").strip()[:300]
             if not message:
                 messages.error(request, _("Write a message to the customer."))
             else:
-                services.attention_cancel(
-                    store_id=store.pk, request_id=request_id, message=message
-                )
+                services.attention_cancel(store_id=store.pk, request_id=request_id, message=message)
                 messages.success(request, _("Request %(id)s cancelled.") % {"id": request_id})
     except selectors.DeliveryRequest.DoesNotExist:
         raise Http404() from None
@@ -290,5 +295,3 @@ def kpis_csv(request: HttpRequest, store_id: int) -> StreamingHttpResponse:
     store = _store(request, store_id)
     report = selectors.report_for(store=store, **_period(request, store))
     return exports.csv_response(exports.kpi_rows(report), f"kpis-{store.pk}-{report.start}.csv")
-
-

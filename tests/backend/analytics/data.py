@@ -8,8 +8,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.gis.geos import Point
-
 from backend.accounts.models import User
 from backend.deliveries.models import DeliveryRequest, Rating, RequestState
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
@@ -42,9 +40,7 @@ class Story:
 
 
 def local(day: str, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(
-        datetime.fromisoformat(day).date(), time(hh, mm), tzinfo=PARIS
-    )
+    return datetime.combine(datetime.fromisoformat(day).date(), time(hh, mm), tzinfo=PARIS)
 
 
 def trip_for(*, driver: User, store: Store, staff: bool) -> Trip:

@@ -244,5 +244,3 @@ def test_another_stores_manager_sees_nothing_in_chromium(page, live_server, stor
     assert response.status == 404
     waiting.refresh_from_db()
     assert waiting.fee_eur == Decimal("5.00")
-
-

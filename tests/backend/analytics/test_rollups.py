@@ -23,9 +23,7 @@ DAYS = 12
 def random_dataset(store, seed: int = 7) -> list[DeliveryRequest]:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     drivers = [factories.DriverFactory() for _ in range(5)]
-    trips = {
-        d.pk: data.trip_for(driver=d, store=store, staff=i < 2) for i, d in enumerate(drivers)
-    }
+    trips = {d.pk: data.trip_for(driver=d, store=store, staff=i < 2) for i, d in enumerate(drivers)}
     outcomes = [
         RequestState.DELIVERED,
         RequestState.DELIVERED,
@@ -42,7 +40,11 @@ def random_dataset(store, seed: int = 7) -> list[DeliveryRequest]:  # type: igno
         posted = data.local(day.isoformat(), rng.choice([0, 8, 12, 18, 23]), rng.randrange(60))
         outcome = rng.choice(outcomes)
         responders = rng.sample(drivers, rng.randrange(4))
-        needs_driver = outcome in (RequestState.DELIVERED, RequestState.ASSIGNED, RequestState.FAILED)
+        needs_driver = outcome in (
+            RequestState.DELIVERED,
+            RequestState.ASSIGNED,
+            RequestState.FAILED,
+        )
         if needs_driver and not responders:
             responders = [drivers[n % len(drivers)]]
         responses = [
