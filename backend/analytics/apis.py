@@ -1,6 +1,7 @@
 """The manager analytics API: KPIs, requests that need attention and actions on them, CSV
 exports. Managers of the store only; anyone else gets a 404."""
 
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -40,6 +41,14 @@ def _period(request: Request, store: Store) -> dict[str, Any]:
 
 
 def report_body(report: selectors.KpiReport, store: Store) -> dict[str, Any]:
+    """The KPI report in the shape of KpiReportSerializer, built from the dataclasses directly:
+    a year per day is 365 rows of 34 fields, which DRF's field-by-field serialisation would
+    take longer to write than the query takes to run (a test checks both agree)."""
+    names = selectors.kpi_fields()
+
+    def row(values: Any) -> dict[str, Any]:
+        return {name: getattr(values, name) for name in names}
+
     return {
         "store_id": store.pk,
         "timezone": store.timezone,
@@ -48,10 +57,13 @@ def report_body(report: selectors.KpiReport, store: Store) -> dict[str, Any]:
         "granularity": report.granularity,
         "reference_response_rate": settings.ANALYTICS_REFERENCE_RESPONSE_RATE,
         "reference_responses_per_posting": settings.ANALYTICS_REFERENCE_RESPONSES_PER_POSTING,
-        "totals": report.totals,
-        "series": report.series,
-        "first_response_histogram": report.first_response_histogram,
-        "top_responders": report.top_responders,
+        "totals": row(report.totals),
+        "series": [
+            {**row(period), "period_start": period.period_start, "period_end": period.period_end}
+            for period in report.series
+        ],
+        "first_response_histogram": [asdict(bucket) for bucket in report.first_response_histogram],
+        "top_responders": [asdict(responder) for responder in report.top_responders],
     }
 
 
@@ -89,7 +101,7 @@ class ManagerStoreKpisApi(APIView):
     def get(self, request: Request, store_id: int) -> Response:
         store = _store(request, store_id)
         report = selectors.report_for(store=store, **_period(request, store))
-        return Response(KpiReportSerializer(report_body(report, store)).data)
+        return Response(report_body(report, store))
 
 
 class ManagerStoreAttentionApi(APIView):

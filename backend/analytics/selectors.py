@@ -278,6 +278,14 @@ DAY_COLUMNS = (
     "rating_count",
 )
 _COLS = ", ".join(DAY_COLUMNS)
+_LOWS = (0, *HISTOGRAM_BOUNDS_S)
+_HISTOGRAM = (
+    ", ".join(
+        f"count(*) FILTER (WHERE s >= {low} AND s < {high})"
+        for low, high in zip(_LOWS, HISTOGRAM_BOUNDS_S, strict=False)
+    )
+    + f", count(*) FILTER (WHERE s >= {HISTOGRAM_BOUNDS_S[-1]})"
+)
 _SUMS = ",\n    ".join(f"coalesce(sum({c}), 0) AS {c}" for c in DAY_COLUMNS)
 
 # Series and totals in one statement: rollups for days before ``live_from``, raw rows from it.
@@ -311,8 +319,8 @@ sums AS (
 ),
 pct AS (
     SELECT period, GROUPING(period) AS is_total,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS median_s,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90_s
+           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) AS pcts,
+           ARRAY[{_HISTOGRAM}] AS histogram
     FROM pdays, unnest(pdays.first_response_s) AS s
     GROUP BY GROUPING SETS ((period), ())
 ),
@@ -327,11 +335,6 @@ drivers AS (
     FROM pdrivers
     GROUP BY GROUPING SETS ((period), ())
 ),
-hist AS (
-    SELECT width_bucket(s, %(bounds)s::int[]) AS bucket, count(*) AS n
-    FROM days, unnest(days.first_response_s) AS s
-    GROUP BY 1
-),
 top AS (
     SELECT d.driver_id, u.full_name, sum(d.responses) AS responses, bool_or(d.is_staff) AS staff
     FROM driver_days d JOIN accounts_user u ON u.id = d.driver_id
@@ -339,10 +342,9 @@ top AS (
     ORDER BY responses DESC, d.driver_id
     LIMIT %(top)s
 )
-SELECT sums.*, pct.median_s, pct.p90_s,
+SELECT sums.*, pct.pcts[1] AS median_s, pct.pcts[2] AS p90_s, pct.histogram,
        coalesce(drivers.active_drivers, 0) AS active_drivers,
        coalesce(drivers.staff_drivers, 0) AS staff_drivers,
-       (SELECT coalesce(json_object_agg(bucket, n), '{{}}') FROM hist)::text AS histogram,
        (SELECT coalesce(json_agg(json_build_array(driver_id, full_name, responses, staff)),
                         '[]') FROM top)::text AS top
 FROM sums
@@ -475,7 +477,6 @@ def kpi_report(
         "end": end,
         "live_from": live_from,
         "granularity": granularity,
-        "bounds": list(HISTOGRAM_BOUNDS_S),
         "top": TOP_RESPONDERS,
     }
     with connection.cursor() as cursor:
@@ -483,7 +484,7 @@ def kpi_report(
         columns = [c.name for c in cursor.description]
         rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
     by_period = {row["period"]: row for row in rows if not row["is_total"]}
-    total = next((row for row in rows if row["is_total"]), _ZERO)
+    total: dict[str, Any] = next((row for row in rows if row["is_total"]), _ZERO)
     series = [
         KpiPeriod(
             **_kpis(by_period.get(first, _ZERO)),
@@ -492,12 +493,11 @@ def kpi_report(
         )
         for first in periods(start=start, end=end, granularity=granularity)
     ]
-    histogram_counts = json.loads(rows[0]["histogram"]) if rows else {}
-    lows = (0, *HISTOGRAM_BOUNDS_S)
+    counts: list[int] = list(total.get("histogram") or [0] * (len(HISTOGRAM_BOUNDS_S) + 1))
     highs: tuple[int | None, ...] = (*HISTOGRAM_BOUNDS_S, None)
     histogram = [
-        HistogramBucket(from_s=low, to_s=high, count=int(histogram_counts.get(str(i), 0)))
-        for i, (low, high) in enumerate(zip(lows, highs, strict=True))
+        HistogramBucket(from_s=low, to_s=high, count=int(count))
+        for low, high, count in zip(_LOWS, highs, counts, strict=True)
     ]
     top_rows = json.loads(rows[0]["top"]) if rows else []
     top = [

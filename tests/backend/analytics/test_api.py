@@ -266,3 +266,16 @@ def test_a_manager_cannot_act_on_another_stores_request_through_their_own_store(
 def test_anonymous_callers_are_refused(api, store) -> None:  # type: ignore[no-untyped-def]
     for url in GET_URLS:
         assert api(None).get(url.format(store=store.pk)).status_code == 401
+
+
+def test_the_fast_kpi_body_is_what_the_documented_serializer_gives(store) -> None:  # type: ignore[no-untyped-def]
+    from rest_framework.renderers import JSONRenderer
+
+    from backend.analytics.apis import report_body
+    from backend.analytics.selectors import store_kpis
+    from backend.analytics.serializers import KpiReportSerializer
+
+    data.known_dataset(store)
+    body = report_body(store_kpis(store_id=store.pk, start=D1, end=D2), store)
+
+    assert JSONRenderer().render(body) == JSONRenderer().render(KpiReportSerializer(body).data)

@@ -119,3 +119,22 @@ def test_the_beat_task_refreshes_recent_days_of_every_store(store) -> None:  # t
     today = selectors.local_today(store=store)
     assert StoreDayRollup.objects.get(store=store, local_date=today).postings == 1
     assert not StoreDayRollup.objects.filter(store=other).exists()
+
+
+def test_the_rebuild_command_covers_a_range_in_chunks(store) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    random_dataset(store, seed=3)
+    call_command(
+        "rollups_rebuild",
+        "--store",
+        str(store.pk),
+        "--from",
+        START.isoformat(),
+        "--to",
+        (START + timedelta(days=DAYS)).isoformat(),
+        "--chunk-days",
+        "5",
+    )
+
+    assert sum(StoreDayRollup.objects.filter(store=store).values_list("postings", flat=True)) == 45

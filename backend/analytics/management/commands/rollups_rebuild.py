@@ -1,6 +1,7 @@
 """Rebuild the KPI rollups of one store (or every store) over a range of store-local days."""
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,16 +23,16 @@ class Command(BaseCommand):
             "--chunk-days", type=int, default=31, help="Days rebuilt per transaction."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         stores = Store.objects.only("id", "timezone").order_by("id")
         if options["store"] is not None:
             stores = stores.filter(pk=options["store"])
             if not stores.exists():
                 raise CommandError(f"No store {options['store']}.")
-        start: date = options["start"]  # type: ignore[assignment]
-        chunk = timedelta(days=int(options["chunk_days"]))  # type: ignore[call-overload]
+        start: date = options["start"]
+        chunk = timedelta(days=int(options["chunk_days"]))
         for store in stores:
-            end: date = options["end"] or local_today(store=store)  # type: ignore[assignment]
+            end: date = options["end"] or local_today(store=store)
             days = 0
             current = start
             while current <= end:
