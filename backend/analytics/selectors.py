@@ -86,6 +86,9 @@ DEFINITIONS: dict[str, Any] = {
     "km_saved": _("Van kilometres avoided minus the drivers' detour kilometres."),
     "co2_saved_kg": _("Van km × van emission factor − detour km × car emission factor, kg CO2e."),
     "fees_eur": _("Fees of delivered requests, euros."),
+    "detour_km_per_delivery": _("Detour km / delivered."),
+    "km_saved_per_delivery": _("Km saved / delivered."),
+    "fee_eur_per_delivery": _("Fees / delivered, euros."),
     "rating_avg": _("Mean stars given by customers to drivers."),
     "rating_count": _("Number of customer ratings."),
     "responses": _("Responses: (posting, driver) pairs."),
@@ -126,6 +129,9 @@ class KpiTotals:
     km_saved: float
     co2_saved_kg: float
     fees_eur: float
+    detour_km_per_delivery: float | None
+    km_saved_per_delivery: float | None
+    fee_eur_per_delivery: float | None
     rating_avg: float | None
     rating_count: int
     active_drivers: int
@@ -446,6 +452,9 @@ def _kpis(row: dict[str, Any]) -> dict[str, Any]:
             van_km * settings.CO2_VAN_KG_PER_KM - detour_km * settings.CO2_CAR_KG_PER_KM, 3
         ),
         "fees_eur": round(float(row["fees_eur_sum"]), 2),
+        "detour_km_per_delivery": _ratio(detour_km, delivered),
+        "km_saved_per_delivery": _ratio(van_km - detour_km, delivered),
+        "fee_eur_per_delivery": _ratio(float(row["fees_eur_sum"]), delivered),
         "rating_avg": _ratio(int(row["rating_sum"]), rating_count),
         "rating_count": rating_count,
         "active_drivers": active,

@@ -124,6 +124,16 @@ def tiles(totals: selectors.KpiTotals) -> list[dict[str, Any]]:
         ("km_saved", _("Kilometres saved"), f"{fmt_number(totals.km_saved, 1)} km"),
         ("co2_saved_kg", _("CO2 saved"), f"{fmt_number(totals.co2_saved_kg, 1)} kg"),
         ("fees_eur", _("Fees paid"), f"{fmt_number(totals.fees_eur, 2)} €"),
+        (
+            "km_saved_per_delivery",
+            _("Km saved per delivery"),
+            f"{fmt_number(totals.km_saved_per_delivery, 2)} km",
+        ),
+        (
+            "fee_eur_per_delivery",
+            _("Fee per delivery"),
+            f"{fmt_number(totals.fee_eur_per_delivery, 2)} €",
+        ),
         ("rating_avg", _("Rating"), fmt_number(totals.rating_avg, 2)),
         ("active_drivers", _("Active drivers"), fmt_number(totals.active_drivers)),
         ("staff_drivers", _("Staff drivers"), fmt_number(totals.staff_drivers)),

@@ -155,3 +155,10 @@ def test_report_is_one_query_after_the_store(store, dataset, django_assert_num_q
 def test_unknown_granularity_is_refused(store) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="granularity"):
         selectors.store_kpis(store_id=store.pk, start=D1, end=D2, granularity="year")
+
+
+def test_per_delivery_figures(store, dataset) -> None:  # type: ignore[no-untyped-def]
+    t = selectors.store_kpis(store_id=store.pk, start=D1, end=D2).totals
+    assert t.detour_km_per_delivery == pytest.approx(1.5)
+    assert t.fee_eur_per_delivery == pytest.approx(6.0)
+    assert t.km_saved_per_delivery == pytest.approx(t.km_saved / 2, rel=1e-3)

@@ -93,8 +93,10 @@ OUTCOME_SQL = [
     # first response
     """
     UPDATE deliveries_deliveryrequest q SET first_response_at = o.first_at
-    FROM (SELECT request_id, min(responded_at) AS first_at FROM matching_offer
-          GROUP BY request_id) o
+    FROM (SELECT o.request_id, min(o.responded_at) AS first_at
+          FROM matching_offer o JOIN deliveries_deliveryrequest r ON r.id = o.request_id
+          WHERE r.store_id = %(store)s
+          GROUP BY o.request_id) o
     WHERE q.store_id = %(store)s AND o.request_id = q.id
     """,
     # assigned: the selected offer's driver
@@ -228,9 +230,13 @@ class Command(BaseCommand):
             cursor.execute("SELECT setseed(0.42)")
             cursor.execute(TRIPS_SQL, params)
             cursor.execute(REQUESTS_SQL, params)
+            # Fresh statistics, or the planner takes the new rows for a handful.
+            cursor.execute("ANALYZE deliveries_deliveryrequest")
+            cursor.execute("ANALYZE matching_trip")
             started = self._step(f"requests: {n}", started)
             cursor.execute(OFFERS_SQL, params)
             started = self._step(f"responses: {cursor.rowcount}", started)
+            cursor.execute("ANALYZE matching_offer")
             for sql in OUTCOME_SQL:
                 cursor.execute(sql, params)
             for table in (
