@@ -539,6 +539,23 @@ def store_kpis(*, store_id: int, start: date, end: date, granularity: str = "day
     )
 
 
+def stores_kpis(
+    *, store_ids: list[int], start: date, end: date, granularity: str = "day"
+) -> dict[int, KpiReport]:
+    """``store_kpis`` for several stores (each in its own time zone): one query per store."""
+    stores = Store.objects.only("id", "timezone").filter(pk__in=store_ids).order_by("id")
+    return {
+        store.pk: kpi_report(
+            store=store,
+            start=start,
+            end=end,
+            granularity=granularity,
+            live_from=local_today(store=store),
+        )
+        for store in stores
+    }
+
+
 def store_kpis_from_raw(
     *, store_id: int, start: date, end: date, granularity: str = "day"
 ) -> KpiReport:

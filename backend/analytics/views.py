@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -287,7 +287,9 @@ def attention_action(
         raise Http404() from None
     except DomainError as error:
         messages.error(request, str(error.detail))
-    next_query = request.POST.get("query", "")
+    # Back to the same period: only the period's own parameters are carried over.
+    kept = QueryDict(request.POST.get("query", ""))
+    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
     target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
     return redirect(f"{target}?{next_query}#attention" if next_query else f"{target}#attention")
 

@@ -162,3 +162,10 @@ def test_per_delivery_figures(store, dataset) -> None:  # type: ignore[no-untype
     assert t.detour_km_per_delivery == pytest.approx(1.5)
     assert t.fee_eur_per_delivery == pytest.approx(6.0)
     assert t.km_saved_per_delivery == pytest.approx(t.km_saved / 2, rel=1e-3)
+
+
+def test_several_stores_at_once(store, dataset) -> None:  # type: ignore[no-untyped-def]
+    other = factories.StoreFactory(timezone="America/New_York")
+    reports = selectors.stores_kpis(store_ids=[store.pk, other.pk], start=D1, end=D2)
+    assert reports[store.pk].totals.postings == 6
+    assert reports[other.pk].totals.postings == 0

@@ -115,3 +115,15 @@ def test_csv_from_the_page(store, manager) -> None:  # type: ignore[no-untyped-d
     )
     assert response.status_code == 200
     assert len(b"".join(response.streaming_content).decode().strip().splitlines()) == 7
+
+
+def test_after_an_action_only_the_period_is_carried_back(store, manager) -> None:  # type: ignore[no-untyped-def]
+    request = factories.DeliveryRequestFactory(store=store)
+    response = logged_in(manager).post(
+        f"/manager/stores/{store.pk}/attention/{request.pk}/raise-fee/",
+        {"query": "from=2026-03-10&to=2026-03-11&next=https://evil.example/&granularity=week"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == (
+        f"/manager/stores/{store.pk}/?from=2026-03-10&to=2026-03-11&granularity=week#attention"
+    )
