@@ -16,7 +16,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 SYSTEM_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgeos-c1v5 proj-bin redis-server)
 # The test suite also validates docker-compose.yml (Debian has Compose v1 where the v2 plugin is
 # not installed).
-if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then SYSTEM_PACKAGES+=(docker-compose); fi
+if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then SYSTEM_PACKAGES+=(docker-compose chromium fonts-dejavu-core); fi
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.accounts import apis as accounts
+from backend.analytics import urls as analytics_urls
 from backend.deliveries import apis as deliveries
 from backend.matching import apis as matching
 from backend.stores import apis as stores
@@ -129,3 +130,6 @@ urlpatterns = [
         name="manager-request-review",
     ),
 ]
+
+# Store managers: analytics (KPIs, needs attention, CSV exports)
+urlpatterns += analytics_urls.manager_api_urlpatterns

@@ -11,4 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("notifications.urls")),
+    # Store managers' dashboard (session login) and the language switch it uses
+    path("manager/", include("backend.analytics.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

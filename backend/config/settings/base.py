@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "backend.deliveries",
     "backend.matching",
     "backend.simulation",
+    "backend.analytics",
     "rest_framework_simplejwt.token_blacklist",
     "notifications",
 ]
@@ -292,4 +293,28 @@ CELERY_BEAT_SCHEDULE["notifications-sweep-outbox"] = {
     "task": "notifications.sweep_outbox",
     "schedule": 60.0,
     "options": {"queue": "notifications", "expires": 55},
+}
+
+# --- Analytics (backend/analytics/): store KPIs, rollups, the manager dashboard ----------------
+# CO2 per vehicle-km, kg CO2e (well-to-wheel not included). Defaults are orders of magnitude from
+# the UK Government GHG Conversion Factors for Company Reporting (DESNZ/DEFRA), 2023 edition:
+# "Vans, average (up to 3.5 t), diesel" ≈ 0.25 and "Cars, average car, unknown fuel" ≈ 0.17,
+# rounded to two digits. Set your own (e.g. from ADEME Base Carbone) for reporting.
+CO2_VAN_KG_PER_KM = env.float("CO2_VAN_KG_PER_KM", default=0.25)
+CO2_CAR_KG_PER_KM = env.float("CO2_CAR_KG_PER_KM", default=0.17)
+# Reference lines from a store pilot of this model, drawn on the dashboard.
+ANALYTICS_REFERENCE_RESPONSE_RATE = env.float("ANALYTICS_REFERENCE_RESPONSE_RATE", default=0.70)
+ANALYTICS_REFERENCE_RESPONSES_PER_POSTING = env.float(
+    "ANALYTICS_REFERENCE_RESPONSES_PER_POSTING", default=2.8
+)
+# An open request with no response this long after posting "needs attention".
+ANALYTICS_ATTENTION_AFTER_S = env.int("ANALYTICS_ATTENTION_AFTER_S", default=600)
+# The beat task recomputes this many store-local days back from today (today included).
+ANALYTICS_ROLLUP_DAYS = env.int("ANALYTICS_ROLLUP_DAYS", default=2)
+# The dashboard map shows at most this many drop-off points (the latest of the period).
+ANALYTICS_MAP_MAX_POINTS = env.int("ANALYTICS_MAP_MAX_POINTS", default=2000)
+CELERY_BEAT_SCHEDULE["analytics-rollup-recent"] = {
+    "task": "analytics.rollup_recent",
+    "schedule": float(env.int("ANALYTICS_ROLLUP_INTERVAL_S", default=600)),
+    "options": {"expires": 540},
 }

@@ -1,0 +1,309 @@
+"""The managers' dashboard: server-rendered pages under /manager/, session login, fr and en.
+The numbers come from the same selectors as the API."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.formats import get_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from backend.analytics import charts, exports, selectors, services
+from backend.analytics.serializers import KpiQuerySerializer
+from backend.core.errors import DomainError
+from backend.stores.models import Store
+
+LOGIN_URL = reverse_lazy("analytics:login")
+
+OUTCOME_LABELS = {
+    "open": gettext_lazy("Open"),
+    "assigned": gettext_lazy("Assigned"),
+    "picked_up": gettext_lazy("Picked up"),
+    "delivered": gettext_lazy("Delivered"),
+    "cancelled": gettext_lazy("Cancelled"),
+    "expired": gettext_lazy("Expired"),
+    "failed": gettext_lazy("Failed"),
+}
+
+
+class ManagerLoginView(LoginView):
+    template_name = "analytics/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("analytics:stores")
+
+
+class ManagerLogoutView(LogoutView):
+    def get_default_redirect_url(self) -> str:
+        return reverse("analytics:login")
+
+
+def _store(request: HttpRequest, store_id: int) -> Store:
+    try:
+        return selectors.managed_store(user=request.user, store_id=store_id)
+    except Store.DoesNotExist:
+        raise Http404() from None
+
+
+def _period(request: HttpRequest, store: Store) -> dict[str, Any]:
+    query = KpiQuerySerializer(
+        data=request.GET, context={"today": selectors.local_today(store=store)}
+    )
+    if query.is_valid():
+        return dict(query.validated_data)
+    messages.error(request, _("The period was not valid: the last 30 days are shown."))
+    fallback = KpiQuerySerializer(data={}, context={"today": selectors.local_today(store=store)})
+    fallback.is_valid(raise_exception=True)
+    return dict(fallback.validated_data)
+
+
+# --- formatting, shared with the tests' expectations -----------------------------------------
+
+
+def number_format(value: float, decimals: int) -> str:
+    """Rounded like Python's format (Django's number_format truncates floats), with the
+    active language's decimal separator."""
+    return f"{value:.{decimals}f}".replace(".", str(get_format("DECIMAL_SEPARATOR")))
+
+
+def fmt_rate(value: float | None) -> str:
+    return "–" if value is None else f"{number_format(value * 100, 1)} %"
+
+
+def fmt_number(value: float | None, decimals: int = 0) -> str:
+    return "–" if value is None else number_format(value, decimals)
+
+
+def fmt_minutes(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{number_format(seconds / 60, 1)} min"
+
+
+def tiles(totals: selectors.KpiTotals) -> list[dict[str, Any]]:
+    d = selectors.DEFINITIONS
+    rows: list[tuple[str, str, str]] = [
+        ("postings", _("Postings"), fmt_number(totals.postings)),
+        ("response_rate", _("Response rate"), fmt_rate(totals.response_rate)),
+        (
+            "responses_per_posting",
+            _("Responses per posting"),
+            fmt_number(totals.responses_per_posting, 2),
+        ),
+        (
+            "first_response_median_s",
+            _("First response, median"),
+            fmt_minutes(totals.first_response_median_s),
+        ),
+        (
+            "first_response_p90_s",
+            _("First response, p90"),
+            fmt_minutes(totals.first_response_p90_s),
+        ),
+        ("assignment_rate", _("Assignment rate"), fmt_rate(totals.assignment_rate)),
+        ("delivered_rate", _("Delivered rate"), fmt_rate(totals.delivered_rate)),
+        ("on_time_rate", _("On-time rate"), fmt_rate(totals.on_time_rate)),
+        ("cancellation_rate", _("Cancellation rate"), fmt_rate(totals.cancellation_rate)),
+        (
+            "cancelled_by_customer",
+            _("Cancelled by customers"),
+            fmt_number(totals.cancelled_by_customer),
+        ),
+        ("cancelled_by_store", _("Cancelled by the store"), fmt_number(totals.cancelled_by_store)),
+        ("cancelled_other", _("Cancelled, other"), fmt_number(totals.cancelled_other)),
+        ("expiry_rate", _("Expiry rate"), fmt_rate(totals.expiry_rate)),
+        ("detour_km", _("Detour"), f"{fmt_number(totals.detour_km, 1)} km"),
+        ("km_saved", _("Kilometres saved"), f"{fmt_number(totals.km_saved, 1)} km"),
+        ("co2_saved_kg", _("CO2 saved"), f"{fmt_number(totals.co2_saved_kg, 1)} kg"),
+        ("fees_eur", _("Fees paid"), f"{fmt_number(totals.fees_eur, 2)} €"),
+        (
+            "km_saved_per_delivery",
+            _("Km saved per delivery"),
+            f"{fmt_number(totals.km_saved_per_delivery, 2)} km",
+        ),
+        (
+            "fee_eur_per_delivery",
+            _("Fee per delivery"),
+            f"{fmt_number(totals.fee_eur_per_delivery, 2)} €",
+        ),
+        ("rating_avg", _("Rating"), fmt_number(totals.rating_avg, 2)),
+        ("active_drivers", _("Active drivers"), fmt_number(totals.active_drivers)),
+        ("staff_drivers", _("Staff drivers"), fmt_number(totals.staff_drivers)),
+        ("shopper_drivers", _("Shopper drivers"), fmt_number(totals.shopper_drivers)),
+        (
+            "responses_per_driver",
+            _("Responses per driver"),
+            fmt_number(totals.responses_per_driver, 2),
+        ),
+    ]
+    return [
+        {"key": key, "label": label, "value": value, "definition": d.get(key, "")}
+        for key, label, value in rows
+    ]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@login_required(login_url=LOGIN_URL)
+def store_list(request: HttpRequest) -> HttpResponse:
+    stores = list(selectors.managed_stores(user=request.user))
+    if len(stores) == 1:
+        return redirect("analytics:dashboard", store_id=stores[0].pk)
+    return render(request, "analytics/stores.html", {"stores": stores})
+
+
+@login_required(login_url=LOGIN_URL)
+def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = _store(request, store_id)
+    period = _period(request, store)
+    report = selectors.report_for(store=store, **period)
+    totals = report.totals
+    labels = [row.period_start.isoformat() for row in report.series]
+    reference_rate = settings.ANALYTICS_REFERENCE_RESPONSE_RATE
+    reference_rpp = settings.ANALYTICS_REFERENCE_RESPONSES_PER_POSTING
+    now = timezone.now()
+    attention = list(selectors.attention_requests(store_id=store.pk, now=now)[:200])
+    for item in attention:
+        item.age_min = int((now - item.created_at).total_seconds() // 60)  # type: ignore[attr-defined]
+    points = selectors.dropoff_points(
+        store=store,
+        start=period["start"],
+        end=period["end"],
+        limit=settings.ANALYTICS_MAP_MAX_POINTS,
+    )
+    query = urlencode(
+        {
+            "from": period["start"].isoformat(),
+            "to": period["end"].isoformat(),
+            "granularity": period["granularity"],
+        }
+    )
+    context = {
+        "store": store,
+        "period": period,
+        "granularities": [
+            ("day", _("Day")),
+            ("week", _("Week")),
+            ("month", _("Month")),
+        ],
+        "query": query,
+        "tiles": tiles(totals),
+        "definitions": [(key, str(text)) for key, text in selectors.DEFINITIONS.items()],
+        "response_rate_chart": charts.line_chart(
+            chart_id="chart-response-rate",
+            points=[
+                charts.SeriesPoint(label, row.response_rate)
+                for label, row in zip(labels, report.series, strict=True)
+            ],
+            reference=reference_rate,
+            reference_label=_("Reference %(value)s") % {"value": fmt_rate(reference_rate)},
+            fmt=fmt_rate,
+            minimum_top=1.0,
+        ),
+        "responses_chart": charts.line_chart(
+            chart_id="chart-responses-per-posting",
+            points=[
+                charts.SeriesPoint(label, row.responses_per_posting)
+                for label, row in zip(labels, report.series, strict=True)
+            ],
+            reference=reference_rpp,
+            reference_label=_("Reference %(value)s") % {"value": fmt_number(reference_rpp, 1)},
+            fmt=lambda v: fmt_number(v, 1),
+            minimum_top=1.0,
+        ),
+        "histogram_chart": charts.bar_chart(
+            chart_id="chart-first-response",
+            labels=charts.histogram_labels(report.first_response_histogram),
+            counts=[b.count for b in report.first_response_histogram],
+        ),
+        "funnel_chart": charts.funnel_chart(
+            chart_id="chart-funnel",
+            steps=[
+                (_("Posted"), totals.postings),
+                (_("Responded"), totals.responded),
+                (_("Assigned"), totals.assigned),
+                (_("Picked up"), totals.picked_up),
+                (_("Delivered"), totals.delivered),
+            ],
+        ),
+        "map": charts.dropoff_map(
+            chart_id="map-dropoffs",
+            store_lat=store.location.y,
+            store_lng=store.location.x,
+            points=points,
+            outcome_labels={k: str(v) for k, v in OUTCOME_LABELS.items()},
+        ),
+        "map_count": len(points),
+        "attention": attention,
+        "attention_after_min": settings.ANALYTICS_ATTENTION_AFTER_S // 60,
+        "top_responders": report.top_responders,
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+ACTIONS = {"raise-fee", "hand-to-vans", "cancel"}
+
+
+@require_POST
+@login_required(login_url=LOGIN_URL)
+def attention_action(
+    request: HttpRequest, store_id: int, request_id: int, action: str
+) -> HttpResponse:
+    store = _store(request, store_id)
+    if action not in ACTIONS:
+        raise Http404()
+    try:
+        if action == "raise-fee":
+            delivery = services.attention_fee_raise(store_id=store.pk, request_id=request_id)
+            messages.success(
+                request,
+                _("Request %(id)s: fee raised to %(fee)s €.")
+                % {"id": request_id, "fee": fmt_number(float(delivery.fee_eur), 2)},
+            )
+        elif action == "hand-to-vans":
+            services.attention_hand_to_vans(
+                store_id=store.pk,
+                request_id=request_id,
+                by=request.user,  # type: ignore[arg-type]
+            )
+            messages.success(request, _("Request %(id)s handed to the vans.") % {"id": request_id})
+        else:
+            message = request.POST.get("message", "").strip()[:300]
+            if not message:
+                messages.error(request, _("Write a message to the customer."))
+            else:
+                services.attention_cancel(store_id=store.pk, request_id=request_id, message=message)
+                messages.success(request, _("Request %(id)s cancelled.") % {"id": request_id})
+    except selectors.DeliveryRequest.DoesNotExist:
+        raise Http404() from None
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    # Back to the same period: only the period's own parameters are carried over.
+    kept = QueryDict(request.POST.get("query", ""))
+    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
+    target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
+    return redirect(f"{target}?{next_query}#attention" if next_query else f"{target}#attention")
+
+
+@login_required(login_url=LOGIN_URL)
+def requests_csv(request: HttpRequest, store_id: int) -> StreamingHttpResponse:
+    store = _store(request, store_id)
+    period = _period(request, store)
+    rows = exports.request_rows(store=store, start=period["start"], end=period["end"])
+    return exports.csv_response(rows, f"requests-{store.pk}-{period['start']}.csv")
+
+
+@login_required(login_url=LOGIN_URL)
+def kpis_csv(request: HttpRequest, store_id: int) -> StreamingHttpResponse:
+    store = _store(request, store_id)
+    report = selectors.report_for(store=store, **_period(request, store))
+    return exports.csv_response(exports.kpi_rows(report), f"kpis-{store.pk}-{report.start}.csv")
