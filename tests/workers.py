@@ -14,7 +14,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """Where the test database is (pytest-django renamed it): the worker must use it too."""
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
@@ -31,7 +31,7 @@ def start_worker(name: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
     process = subprocess.Popen(

@@ -142,7 +142,8 @@ class Simulation:
         self.progress = progress or (lambda fraction, moment: None)
         self.data = region()
         self.handled_offers: set[int] = set()
-        self.handled_requests: set[int] = set()
+        self.choosing: set[int] = set()  # requests whose customer is about to choose
+        self.picking: set[int] = set()  # assigned requests whose pickup is planned
         self.count = 0
 
     # --- set-up ---------------------------------------------------------------------------
@@ -301,6 +302,7 @@ class Simulation:
 
     def _choose_action(self, request_id: int) -> Callable[[], None]:
         def choose() -> None:
+            self.choosing.discard(request_id)  # a later responder may bring them back
             request = DeliveryRequest.objects.select_related("customer").get(pk=request_id)
             responders = list(
                 Offer.objects.filter(request_id=request_id, state=OfferState.RESPONDED).order_by(
@@ -388,36 +390,34 @@ class Simulation:
             delay = self.rng.expovariate(1 / self.config.drivers.mean_decision_s)
             decide_at = min(now + timedelta(seconds=delay), offer.expires_at)
             self.events.at(decide_at, "driver answers", self._decide_action(offer.pk))
-        requests = (
-            DeliveryRequest.objects.filter(store__in=stores)
-            .exclude(pk__in=self.handled_requests)
-            .select_related("store")
+        choosing = (
+            DeliveryRequest.objects.filter(
+                store__in=stores,
+                store__assignment_mode=AssignmentMode.CUSTOMER_CHOICE,
+                state=RequestState.OPEN,
+                first_response_at__isnull=False,
+            )
+            .exclude(pk__in=self.choosing)
             .order_by("pk")
         )
-        for request in requests:
-            mode = request.store.assignment_mode
-            if (
-                mode == AssignmentMode.CUSTOMER_CHOICE
-                and request.state == RequestState.OPEN
-                and request.first_response_at is not None
-            ):
-                self.handled_requests.add(request.pk)
-                delay = self.rng.expovariate(1 / self.config.customers.mean_choose_s)
-                self.events.at(
-                    now + timedelta(seconds=delay),
-                    "customer chooses",
-                    self._choose_action(request.pk),
-                )
-            elif request.state == RequestState.ASSIGNED:
-                self.handled_requests.add(request.pk)
-                trip = Trip.objects.get(offers__request=request, offers__state=OfferState.SELECTED)
-                leave = max(now, trip.departure_earliest) + timedelta(
-                    minutes=self.rng.uniform(2, 10)
-                )
-                self.events.at(leave, "pickup", self._pickup_action(request.pk))
-            elif request.state not in (RequestState.OPEN,):
-                self.handled_requests.add(request.pk)
-        # A customer_choice request that gets more responders later is chosen from then.
+        for request_id in choosing.values_list("pk", flat=True):
+            self.choosing.add(request_id)
+            delay = self.rng.expovariate(1 / self.config.customers.mean_choose_s)
+            self.events.at(
+                now + timedelta(seconds=delay), "customer chooses", self._choose_action(request_id)
+            )
+        assigned = (
+            DeliveryRequest.objects.filter(store__in=stores, state=RequestState.ASSIGNED)
+            .exclude(pk__in=self.picking)
+            .order_by("pk")
+        )
+        for request_id in assigned.values_list("pk", flat=True):
+            self.picking.add(request_id)
+            trip = Trip.objects.get(
+                offers__request_id=request_id, offers__state=OfferState.SELECTED
+            )
+            leave = max(now, trip.departure_earliest) + timedelta(minutes=self.rng.uniform(2, 10))
+            self.events.at(leave, "pickup", self._pickup_action(request_id))
 
     # --- the loop -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ dashboard shows), per store and for all stores, beside the field's reference."""
 
 from dataclasses import dataclass
 
+from backend.analytics.selectors import KpiTotals, store_kpis
 from backend.simulation.engine import SimulationResult
 
 REFERENCE_RESPONSE_RATE = 0.70
@@ -11,12 +12,10 @@ REFERENCE_RESPONSES_PER_POSTING = 2.8
 
 @dataclass(frozen=True)
 class RunKpis:
-    rows: list[tuple[str, object]]  # (store name, analytics totals)
+    rows: list[tuple[str, KpiTotals]]  # (store name, analytics totals)
 
 
 def run_kpis(result: SimulationResult) -> RunKpis:
-    from backend.analytics.selectors import store_kpis
-
     rows = []
     for store in result.stores:
         report = store_kpis(store_id=store.pk, start=result.day, end=result.day)
@@ -24,22 +23,22 @@ def run_kpis(result: SimulationResult) -> RunKpis:
     return RunKpis(rows=rows)
 
 
-def _all_stores(rows: list[tuple[str, object]]) -> dict[str, float]:
+def _all_stores(rows: list[tuple[str, KpiTotals]]) -> dict[str, float]:
     totals = [t for _, t in rows]
-    postings = sum(t.postings for t in totals)  # type: ignore[attr-defined]
-    responded = sum(t.responded for t in totals)  # type: ignore[attr-defined]
-    responders = sum(t.responses_per_posting * t.postings for t in totals)  # type: ignore[attr-defined]
-    assigned = sum(t.assigned for t in totals)  # type: ignore[attr-defined]
-    delivered = sum(t.delivered for t in totals)  # type: ignore[attr-defined]
+    postings = sum(t.postings for t in totals)
+    responded = sum(t.responded for t in totals)
+    responders = sum(t.responses for t in totals)
+    assigned = sum(t.assigned for t in totals)
+    delivered = sum(t.delivered for t in totals)
     return {
         "postings": postings,
         "response_rate": responded / postings if postings else 0.0,
         "responses_per_posting": responders / postings if postings else 0.0,
         "assignment_rate": assigned / postings if postings else 0.0,
         "delivered_rate": delivered / postings if postings else 0.0,
-        "detour_km": sum(t.detour_km for t in totals),  # type: ignore[attr-defined]
-        "km_saved": sum(t.km_saved for t in totals),  # type: ignore[attr-defined]
-        "co2_saved_kg": sum(t.co2_saved_kg for t in totals),  # type: ignore[attr-defined]
+        "detour_km": sum(t.detour_km for t in totals),
+        "km_saved": sum(t.km_saved for t in totals),
+        "co2_saved_kg": sum(t.co2_saved_kg for t in totals),
     }
 
 
@@ -77,16 +76,16 @@ def kpi_table(runs: list[tuple[str, RunKpis]]) -> str:
                     name,
                     [
                         f"{t.postings}",
-                        f"{t.response_rate:.0%}",  # type: ignore[attr-defined]
-                        f"{t.responses_per_posting:.2f}",  # type: ignore[attr-defined]
-                        _minutes(t.first_response_median_s),  # type: ignore[attr-defined]
-                        f"{t.assignment_rate:.0%}",
-                        f"{t.delivered_rate:.0%}",  # type: ignore[attr-defined]
-                        f"{t.on_time_rate:.0%}",
-                        f"{t.expiry_rate:.0%}",  # type: ignore[attr-defined]
+                        _pct(t.response_rate),
+                        _num(t.responses_per_posting),
+                        _minutes(t.first_response_median_s),
+                        _pct(t.assignment_rate),
+                        _pct(t.delivered_rate),
+                        _pct(t.on_time_rate),
+                        _pct(t.expiry_rate),
                         f"{t.detour_km:.1f}",
-                        f"{t.km_saved:.1f}",  # type: ignore[attr-defined]
-                        f"{t.co2_saved_kg:.1f}",  # type: ignore[attr-defined]
+                        f"{t.km_saved:.1f}",
+                        f"{t.co2_saved_kg:.1f}",
                     ],
                     width,
                 )
@@ -131,6 +130,14 @@ def kpi_table(runs: list[tuple[str, RunKpis]]) -> str:
         )
     )
     return "\n".join(out)
+
+
+def _pct(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.0%}"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def _minutes(seconds: float | None) -> str:

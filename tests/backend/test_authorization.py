@@ -474,6 +474,26 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("post", "/api/v1/manager/requests/{b_req}/cancel/", {"other_manager": 200}),
     Endpoint("post", "/api/v1/manager/requests/{held}/cancel/", {"manager": 409}),
     Endpoint("post", "/api/v1/manager/requests/{held}/review/", {"manager": 200}),
+    # Store managers: analytics (KPIs, needs attention and its actions, CSV exports)
+    Endpoint("get", "/api/v1/manager/stores/{store_a}/kpis/", {"manager": 200}),
+    Endpoint("get", "/api/v1/manager/stores/{store_b}/kpis/", {"other_manager": 200}),
+    Endpoint("get", "/api/v1/manager/stores/{store_a}/attention/", {"manager": 200}),
+    Endpoint("get", "/api/v1/manager/stores/{store_a}/export/requests.csv", {"manager": 200}),
+    Endpoint("get", "/api/v1/manager/stores/{store_a}/export/kpis.csv", {"manager": 200}),
+    Endpoint(
+        "post", "/api/v1/manager/stores/{store_a}/attention/{open}/raise-fee/", {"manager": 200}
+    ),
+    # No van in this world: refused for the manager, not found for everyone else.
+    Endpoint(
+        "post", "/api/v1/manager/stores/{store_a}/attention/{open}/hand-to-vans/", {"manager": 409}
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/manager/stores/{store_a}/attention/{open}/cancel/",
+        {"manager": 200},
+        body=lambda w, r: {"message": "Sorry, we cannot deliver this one."},
+    ),
+    Endpoint("post", "/api/v1/manager/stores/{store_a}/attention/{b_req}/raise-fee/", {}),
     # Notifications (mounted under /api/v1/ too)
     Endpoint("get", "/api/v1/devices/", EVERYONE_OK),
     Endpoint(
@@ -580,6 +600,14 @@ def test_every_endpoint_for_every_role_gets_its_status_and_only_its_data(  # typ
 ):
     response = _call(api, world, endpoint, role)
 
+    if response.streaming:  # CSV exports: a status and, for those allowed, no one else's data
+        assert response.status_code in _expected(endpoint, role), response.status_code
+        text = b"".join(response.streaming_content).decode()
+        leaked = [
+            s.what for s in world.secrets if role not in s.allowed and s.text and s.text in text
+        ]
+        assert leaked == []
+        return
     assert response.status_code in _expected(endpoint, role), (
         response.status_code,
         response.content[:500],

@@ -31,12 +31,12 @@ def _healthz_in_subprocess(**env_overrides: str) -> tuple[int, dict]:
         "r = Client().get('/healthz');"
         "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
     )
-    from tests.workers import test_database_url
+    from tests.workers import worker_database_url
 
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
-        "DATABASE_URL": test_database_url(),  # the migrated test database
+        "DATABASE_URL": worker_database_url(),  # the migrated test database
         **env_overrides,
     }
     completed = subprocess.run(

@@ -11,7 +11,7 @@ from backend.simulation.demo import demo_load
 from backend.simulation.engine import Simulation, SimulationConfig, simulated_world
 from backend.simulation.report import kpi_table, run_kpis
 from backend.stores.models import Store
-from tests.workers import test_database_url
+from tests.workers import worker_database_url
 
 pytestmark = pytest.mark.worker
 
@@ -20,7 +20,7 @@ STORE = "Brico-Maison Carré de Soie"  # customer_choice: the busiest decision p
 
 @pytest.fixture
 def world(transactional_db, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", test_database_url())
+    monkeypatch.setenv("DATABASE_URL", worker_database_url())
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "backend.config.settings.test")
     monkeypatch.setenv("SIMULATION_BROKER_URL", settings.REDIS_URL.rsplit("/", 1)[0] + "/11")
     demo_load()
