@@ -189,6 +189,9 @@ def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> Bat
     store = Store.objects.get(pk=store_id)
     raised = fees_raise(store=store, now=now)
     problem, open_requests, trips, vans, for_vans = build_problem(store=store, now=now)
+    if not open_requests:  # nothing to place: no solve, and no van plan to keep
+        VanPlan.objects.filter(store=store).delete()
+        return BatchResult(store_id, 0, len(trips), 0, raised, 0, 0, clock.perf_counter() - started)
     solution = routing.solve(
         problem,
         time_limit_s=time_limit_s or settings.BATCH_TIME_LIMIT_S,
