@@ -32,6 +32,7 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 
 from backend.accounts.models import User
+from backend.analytics.services import rollups_rebuild
 from backend.config.celery import app as celery_app
 from backend.core import clock
 from backend.core.errors import DomainError
@@ -459,6 +460,9 @@ class Simulation:
                 for name, value in originals[store.pk].items():
                     setattr(store, name, value)
                 store.save(update_fields=list(originals[store.pk]))
+        # The dashboard reads closed days from the daily rollups: bring the day's up to date.
+        for store in stores:
+            rollups_rebuild(store_id=store.pk, start=self.config.day, end=self.config.day)
         return SimulationResult(
             stores=stores,
             day=self.config.day,
