@@ -111,3 +111,37 @@ def test_what_the_crowd_has_not_taken_by_the_cutoff_goes_to_the_van_plan(
     assert recent.pk not in [s["request_id"] for s in shown.json()["stops"]]
     other = factories.MembershipFactory().user
     assert api(other).get(f"/api/v1/manager/stores/{store.pk}/van-plan/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expiry_and_reoptimisation_never_leave_a_request_with_two_drivers(api, store):  # type: ignore[no-untyped-def]
+    from backend.matching.services import offers_expire, requests_expire
+    from tests.backend.matching.test_concurrency import _race
+
+    requests = [factories.DeliveryRequestFactory(store=store) for _ in range(3)]
+    offers = [factories.OfferFactory(request=r) for r in requests for _ in range(2)]
+    for offer in offers[:2]:  # the first request: one responds, one is withdrawn
+        api(offer.trip.driver).post(f"/api/v1/offers/{offer.pk}/respond/")
+    Offer.objects.filter(pk__in=[o.pk for o in offers[2:4]]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    calls = [
+        lambda: store_reoptimise(store_id=store.pk, time_limit_s=1) and 200,
+        lambda: offers_expire() and 200 or 200,
+        lambda: requests_expire() and 200 or 200,
+        *[
+            (lambda o=o: api(o.trip.driver).post(f"/api/v1/offers/{o.pk}/respond/").status_code)
+            for o in offers[2:]
+        ],
+    ]
+    _race(calls)
+
+    for request in requests:
+        selected = Offer.objects.filter(request=request, state=OfferState.SELECTED)
+        request.refresh_from_db()
+        assert selected.count() <= 1
+        if request.state in (RequestState.ASSIGNED, RequestState.PICKED_UP):
+            assert selected.get().trip.driver_id == request.assigned_driver_id
+        else:
+            assert not selected.exists()
