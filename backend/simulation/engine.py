@@ -491,30 +491,38 @@ class Simulation:
 # --- the run's own clock, broker and worker --------------------------------------------------
 
 
-@contextmanager
-def simulated_world() -> Iterator[Callable[[], None]]:
-    """A clock key and a broker database of the run's own, and a Celery worker (solo pool)
-    reading them. Yields the function that waits until the worker has drained its queues."""
+def simulation_environment() -> dict[str, str]:
+    """The environment of a simulation run: a clock and a broker database of its own (so the
+    product's regular worker never takes its tasks), and a batch solver that stops by solution
+    count rather than by the clock, so that runs replay exactly."""
     key = f"simulation:clock:{uuid.uuid4().hex}"
     broker_base = settings.REDIS_URL.rsplit("/", 1)[0]
     broker_url = os.environ.get("SIMULATION_BROKER_URL", f"{broker_base}/12")
-    settings.SIMULATION_CLOCK = key
-    clock.install()
-    # Settings come from Django's CELERY_* names: update them under those names.
-    celery_app.conf.update(CELERY_BROKER_URL=broker_url)
-    broker = redis.Redis.from_url(broker_url)
-    broker.flushdb()
-    env = {
+    return {
         **os.environ,
         "SIMULATION_CLOCK": key,
         "CELERY_BROKER_URL": broker_url,
-        # The batch solver stops by solution count, not by the clock: runs replay exactly.
+        "TEST_CELERY_BROKER_URL": broker_url,
         "BATCH_SOLUTION_LIMIT": os.environ.get("BATCH_SOLUTION_LIMIT", "5"),
         "BATCH_TIME_LIMIT_S": os.environ.get("BATCH_TIME_LIMIT_S", "60"),
         "DJANGO_SETTINGS_MODULE": os.environ.get(
             "DJANGO_SETTINGS_MODULE", "backend.config.settings.dev"
         ),
     }
+
+
+@contextmanager
+def simulated_world() -> Iterator[Callable[[], None]]:
+    """In a process started with ``simulation_environment()``: a Celery worker (solo pool) on
+    the run's clock and broker. Yields the function that waits until the worker has done
+    everything sent so far."""
+    if not settings.SIMULATION_CLOCK:
+        raise RuntimeError("a simulation runs in its own environment: use `manage.py simulate`")
+    key = str(settings.SIMULATION_CLOCK)
+    broker_url = str(settings.CELERY_BROKER_URL)
+    broker = redis.Redis.from_url(broker_url)
+    broker.flushdb()
+    env = dict(os.environ)
     worker = subprocess.Popen(  # noqa: S603
         [
             sys.executable,

@@ -1,14 +1,23 @@
 """Simulate a store evening through the real system, then print its KPI table."""
 
+import subprocess
 import sys
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from backend.simulation.engine import Policy, Simulation, SimulationConfig, simulated_world
+from backend.simulation.engine import (
+    Policy,
+    Simulation,
+    SimulationConfig,
+    simulated_world,
+    simulation_environment,
+)
 from backend.simulation.report import kpi_table, run_kpis
 
 
@@ -61,6 +70,16 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="No progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.SIMULATION_CLOCK:
+            # The run needs its own clock and broker from the start: run it in a process of
+            # its own with that environment.
+            manage = Path(settings.ROOT_DIR) / "manage.py"
+            argv = [sys.executable, str(manage), "simulate", *self._argv(options)]
+            run = subprocess.run(argv, env=simulation_environment(), check=False)  # noqa: S603
+            code = run.returncode
+            if code:
+                raise CommandError(f"the simulation failed (exit status {code})")
+            return
         day = date.fromisoformat(options["date"]) if options["date"] else timezone.localdate()
         base = SimulationConfig(
             day=day,
@@ -81,6 +100,26 @@ class Command(BaseCommand):
                     sys.stderr.write("\n")
                 rows.append((policy.label(), run_kpis(result)))
         self.stdout.write(kpi_table(rows))
+
+    @staticmethod
+    def _argv(options: dict[str, Any]) -> list[str]:
+        argv = [
+            "--from",
+            options["start"],
+            "--to",
+            options["end"],
+            "--speed",
+            str(options["speed"]),
+            "--seed",
+            str(options["seed"]),
+        ]
+        if options["date"]:
+            argv += ["--date", options["date"]]
+        for store in options["store"]:
+            argv += ["--store", store]
+        argv += ["--compare"] if options["compare"] else []
+        argv += ["--quiet"] if options["quiet"] else []
+        return argv
 
     def _progress(self, label: str):  # type: ignore[no-untyped-def]
         def show(fraction: float, moment: datetime) -> None:
