@@ -355,7 +355,17 @@ class _RoutingModel:
             for parent in parents:
                 target = getattr(target, parent)
             setattr(target, leaf, value)
-        params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+        # OR-Tools checks its clock between moves and can overrun by a few percent on large
+        # models; keep a margin and also stop at the first solution found past the deadline.
+        params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 950)))
+        deadline = time.perf_counter() + time_limit_s
+        solver = routing.solver()
+
+        def stop_when_late() -> None:
+            if time.perf_counter() > deadline:
+                solver.FinishCurrentSearch()
+
+        routing.AddAtSolutionCallback(stop_when_late)
         if options.solution_limit is not None:
             params.solution_limit = options.solution_limit
         routing.CloseModelWithParameters(params)
