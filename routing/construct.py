@@ -6,8 +6,9 @@ or, among parcels with only one possible route, the one with the cheapest insert
 the changed route's column of the table is re-evaluated, for all parcels at all positions at once.
 A parcel whose cheapest insertion costs more than its penalty is left unserved.
 
-Works on the "loaded at start" layout (drop-off nodes only) and on the pickup-and-delivery
-layout (the pickup and drop-off are inserted as a pair, at every pair of positions).
+Works on the "loaded at start" layout (drop-off nodes only), which is what the solver uses it
+for, and on the pickup-and-delivery layout (the pickup and drop-off inserted as a pair, at every
+pair of positions; the solver starts those from OR-Tools' parallel cheapest insertion instead).
 """
 
 from __future__ import annotations

@@ -120,3 +120,19 @@ def test_empty_problem_gives_empty_routes() -> None:
     solution = solve(problem, time_limit_s=0.1)
     assert solution.served == 0
     assert check(problem, solution).feasible
+
+
+def test_every_solution_on_random_store_evenings_passes_the_checker() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=8, deadline=None)
+    @given(seed=st.integers(0, 10_000), drivers=st.integers(1, 6), parcels=st.integers(0, 12))
+    def solved_is_feasible(seed: int, drivers: int, parcels: int) -> None:
+        problem = random_store_problem(seed, drivers, parcels)
+        solution = solve(problem, time_limit_s=0.2, seed=seed)
+        report = check(problem, solution)
+        assert report.feasible, report.violations
+        assert report.served + report.unserved == parcels
+
+    solved_is_feasible()
