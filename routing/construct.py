@@ -13,6 +13,8 @@ pair of positions; the solver starts those from OR-Tools' parallel cheapest inse
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -25,6 +27,7 @@ IntArray = npt.NDArray[np.intp]
 EPSILON = 1e-6
 
 
+@functools.lru_cache(maxsize=256)
 def _templates(length: int, paired: bool) -> tuple[IntArray, IntArray, IntArray]:
     """Index templates for inserting into a route of ``length`` nodes (start and end included).
 
