@@ -126,7 +126,7 @@ def test_every_solution_on_random_store_evenings_passes_the_checker() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=8, deadline=None)
+    @settings(max_examples=8, deadline=None, database=None)
     @given(seed=st.integers(0, 10_000), drivers=st.integers(1, 6), parcels=st.integers(0, 12))
     def solved_is_feasible(seed: int, drivers: int, parcels: int) -> None:
         problem = random_store_problem(seed, drivers, parcels)
