@@ -6,11 +6,14 @@ or, among parcels with only one possible route, the one with the cheapest insert
 the changed route's column of the table is re-evaluated, for all parcels at all positions at once.
 A parcel whose cheapest insertion costs more than its penalty is left unserved.
 
-Works on the "loaded at start" layout (drop-off nodes only) and on the pickup-and-delivery
-layout (the pickup and drop-off are inserted as a pair, at every pair of positions).
+Works on the "loaded at start" layout (drop-off nodes only), which is what the solver uses it
+for, and on the pickup-and-delivery layout (the pickup and drop-off inserted as a pair, at every
+pair of positions; the solver starts those from OR-Tools' parallel cheapest insertion instead).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +27,7 @@ IntArray = npt.NDArray[np.intp]
 EPSILON = 1e-6
 
 
+@functools.lru_cache(maxsize=256)
 def _templates(length: int, paired: bool) -> tuple[IntArray, IntArray, IntArray]:
     """Index templates for inserting into a route of ``length`` nodes (start and end included).
 

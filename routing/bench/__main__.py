@@ -209,12 +209,96 @@ def run_synthetic(
     return summary
 
 
+def run_insertion(trips_count: int, requests: int, seed: int) -> dict[str, float]:
+    """Time ``best_insertions`` of single parcels against ``trips_count`` store-evening trips,
+    each already carrying the parcels our regret insertion gave it."""
+    import numpy as np
+
+    from routing.construct import regret_insertion
+    from routing.insertion import RouteSet, Trip, TripParcel, best_insertions
+    from routing.layout import build_layout
+
+    problem = synthetic_store_evening(trips_count, 2 * trips_count, seed)
+    layout = build_layout(problem)
+    routes = regret_insertion(layout, seed=seed)
+    points = problem.locations
+
+    def as_trip_parcel(p: int) -> TripParcel:
+        parcel = problem.parcels[p]
+        return TripParcel(
+            dropoff=(float(points[parcel.dropoff][0]), float(points[parcel.dropoff][1])),
+            earliest_s=parcel.delivery_earliest_s,
+            latest_s=parcel.delivery_latest_s,
+            service_s=parcel.delivery_service_s,
+            weight_kg=parcel.weight_kg,
+            volume_l=parcel.volume_l,
+            longest_side_cm=parcel.longest_side_cm,
+        )
+
+    # Requests: parcels our construction placed, taken back off their trips, so each one is
+    # known to fit somewhere.
+    served = sorted({int(layout.node_parcel[n]) for nodes in routes for n in nodes})
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(served, size=min(requests, len(served)), replace=False)
+    taken = {int(p) for p in picks}
+    trips = []
+    for v, nodes in enumerate(routes):
+        vehicle = problem.vehicles[v]
+        kept = [int(layout.node_parcel[n]) for n in nodes if int(layout.node_parcel[n]) not in taken]
+        trips.append(
+            Trip(
+                id=vehicle.id,
+                start=(float(points[vehicle.start][0]), float(points[vehicle.start][1])),
+                end=(float(points[vehicle.end][0]), float(points[vehicle.end][1])),
+                earliest_departure_s=vehicle.earliest_start_s,
+                latest_departure_s=vehicle.latest_start_s,
+                max_detour_s=vehicle.max_detour_s or 0.0,
+                capacity_weight_kg=vehicle.capacity_weight_kg,
+                capacity_volume_l=vehicle.capacity_volume_l,
+                max_longest_side_cm=vehicle.max_longest_side_cm,
+                max_parcels=vehicle.max_parcels,
+                parcels=tuple(as_trip_parcel(p) for p in kept),
+            )
+        )
+    packed_ms: list[float] = []
+    unpacked_ms: list[float] = []
+    found = 0
+    packed = RouteSet.from_trips(trips)
+    for p in picks:
+        request = as_trip_parcel(int(p))
+        started = time.perf_counter()
+        result = best_insertions(packed, request, problem.travel, k=5)
+        packed_ms.append(1000.0 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        best_insertions(trips, request, problem.travel, k=5)
+        unpacked_ms.append(1000.0 * (time.perf_counter() - started))
+        found += len(result)
+    packed_ms.sort()
+    summary = {
+        "trips": float(trips_count),
+        "requests": float(len(picks)),
+        "mean_ms": statistics.fmean(packed_ms),
+        "p95_ms": packed_ms[int(0.95 * (len(packed_ms) - 1))],
+        "max_ms": packed_ms[-1],
+        "mean_ms_from_trips": statistics.fmean(unpacked_ms),
+        "max_ms_from_trips": max(unpacked_ms),
+        "mean_offers": found / max(1, requests),
+        "stops_on_trips": float(sum(len(t.parcels) for t in trips)),
+    }
+    print(json.dumps({k: round(v, 3) for k, v in summary.items()}), flush=True)
+    return summary
+
+
+_COUNTS = {
+    "instances", "feasible", "drivers", "parcels", "served", "vroom_served", "vroom_feasible",
+    "trips", "requests", "stops_on_trips",
+}
+
+
 def _summary_line(summary: dict[str, float]) -> str:
     parts = []
     for key, value in summary.items():
-        if key in ("instances", "feasible", "drivers", "parcels", "served", "vroom_served") or (
-            key == "vroom_feasible"
-        ):
+        if key in _COUNTS:
             parts.append(f"{key}={int(value)}")
         else:
             parts.append(f"{key}={_fmt(value)}")
@@ -232,12 +316,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("synthetic")
     p.add_argument("--drivers", type=int, default=200)
     p.add_argument("--parcels", type=int, default=400)
+    p = sub.add_parser("insertion", help="time real-time insertion against many trips")
+    p.add_argument("--trips", type=int, default=1000)
+    p.add_argument("--requests", type=int, default=200)
     for p in sub.choices.values():
         p.add_argument("--time-limit", type=float, default=None, help="seconds per instance")
         p.add_argument("--vs", choices=["vroom"], default=None)
         p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.kind == "synthetic":
+    if args.kind == "insertion":
+        summary = run_insertion(args.trips, args.requests, args.seed)
+    elif args.kind == "synthetic":
         summary = run_synthetic(args.drivers, args.parcels, args.seed, args.time_limit, args.vs)
     else:
         source = vrpod_instances if args.kind == "vrpod" else lilim_instances

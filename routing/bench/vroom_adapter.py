@@ -71,16 +71,14 @@ def solve_with_vroom(
 
     # Skills carry only what VROOM cannot see itself: allowed lists, pins and sizes.
     static = np.ones(layout.allowed.shape, dtype=bool)
-    index = problem.parcel_index
     for v, vehicle in enumerate(vehicles):
-        for p, parcel in enumerate(parcels):
-            static[v, p] = (
-                (vehicle.allowed_parcels is None or parcel.id in vehicle.allowed_parcels)
-                and problem.pinned.get(parcel.id, vehicle.id) == vehicle.id
-                and parcel.longest_side_cm <= vehicle.max_longest_side_cm
+        for p_index, item in enumerate(parcels):
+            static[v, p_index] = (
+                (vehicle.allowed_parcels is None or item.id in vehicle.allowed_parcels)
+                and problem.pinned.get(item.id, vehicle.id) == vehicle.id
+                and item.longest_side_cm <= vehicle.max_longest_side_cm
             )
     use_skills = not bool(static.all())
-    del index
 
     problem_input = vroom.Input()
     profiles: dict[tuple[float, bytes], str] = {}

@@ -74,17 +74,17 @@ def _vehicle_orders(problem: Problem, parcels: list[int]) -> Iterator[tuple[Stop
                 Stop(p, StopKind.DROPOFF) for p in order
             )
         return
-    for order in itertools.permutations(stops):
+    for stop_order in itertools.permutations(stops):
         seen: set[int] = set()
         ok = True
-        for s in order:
+        for s in stop_order:
             if s.kind is StopKind.PICKUP:
                 seen.add(s.parcel)
             elif s.parcel not in seen:
                 ok = False
                 break
         if ok:
-            yield tuple(order)
+            yield tuple(stop_order)
 
 
 def brute_force_optimum(problem: Problem) -> float:

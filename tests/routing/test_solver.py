@@ -120,3 +120,14 @@ def test_empty_problem_gives_empty_routes() -> None:
     solution = solve(problem, time_limit_s=0.1)
     assert solution.served == 0
     assert check(problem, solution).feasible
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_solution_on_random_store_evenings_passes_the_checker(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    drivers, parcels = int(rng.integers(1, 7)), int(rng.integers(0, 13))
+    problem = random_store_problem(seed, drivers, parcels)
+    solution = solve(problem, time_limit_s=0.2, seed=seed)
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.served + report.unserved == parcels
