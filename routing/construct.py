@@ -69,9 +69,7 @@ class RegretInsertion:
         """Cheapest insertion cost and template row of each candidate parcel into route v."""
         lay = self.layout
         paired = not lay.loaded_at_start
-        base = np.array(
-            [lay.start_node[v], *self.routes[v], lay.end_node[v]], dtype=np.intp
-        )
+        base = np.array([lay.start_node[v], *self.routes[v], lay.end_node[v]], dtype=np.intp)
         template, _, _ = _templates(len(base), paired)
         n_c = len(candidates)
         if n_c == 0:
@@ -104,7 +102,7 @@ class RegretInsertion:
                 vol <= lay.capacity_volume_l[v] + EPSILON
             )
             feasible &= ok[:, None]
-        feasible &= (self.count[v] + 1 <= lay.max_parcels[v])
+        feasible &= self.count[v] + 1 <= lay.max_parcels[v]
         distance = lay.distance_m[nodes[..., :-1], nodes[..., 1:]].sum(axis=-1)
         old_distance = float(lay.distance_m[base[:-1], base[1:]].sum())
         cost = lay.cost_per_m[v] * (distance - old_distance)
@@ -130,7 +128,9 @@ class RegretInsertion:
             else:
                 sequence.append(int(lay.dropoff_node[parcel]))
         self.routes[v] = sequence[1:-1]
-        self.load_w[v] += max(0.0, lay.node_weight_kg[lay.dropoff_node[parcel]]) if not paired else 0
+        self.load_w[v] += (
+            max(0.0, lay.node_weight_kg[lay.dropoff_node[parcel]]) if not paired else 0
+        )
         self.load_v[v] += max(0.0, lay.node_volume_l[lay.dropoff_node[parcel]]) if not paired else 0
         self.count[v] += 1
 
@@ -152,9 +152,7 @@ class RegretInsertion:
             cost, row = self._evaluate(v, candidates)
             best[candidates, v] = cost
             best_row[candidates, v] = row
-        jitter = (
-            1.0 + self.noise * self.rng.random(n_p) if self.noise > 0 else np.ones(n_p)
-        )
+        jitter = 1.0 + self.noise * self.rng.random(n_p) if self.noise > 0 else np.ones(n_p)
         tie_break = self.rng.random(n_p) * 1e-9
         while True:
             live = np.flatnonzero(unassigned)

@@ -105,8 +105,10 @@ def build_layout(problem: Problem) -> Layout:
     depot_array = np.array(depot_locations, dtype=np.intp)
     n_depots = len(depot_locations)
     minus_one = np.full(n_depots, -1, dtype=np.intp)
-    zeros, open_early, open_late = np.zeros(n_depots), np.full(n_depots, -np.inf), np.full(
-        n_depots, np.inf
+    zeros, open_early, open_late = (
+        np.zeros(n_depots),
+        np.full(n_depots, -np.inf),
+        np.full(n_depots, np.inf),
     )
     if loaded:
         node_location = np.concatenate([dropoff_loc, depot_array])
@@ -143,9 +145,7 @@ def build_layout(problem: Problem) -> Layout:
     end_node = np.array([depot_node[v.end] for v in vehicles], dtype=np.intp)
     direct_s = matrices.duration_s[start_loc, end_loc]
     direct_m = matrices.distance_m[start_loc, end_loc]
-    budget = np.array(
-        [math.inf if v.max_detour_s is None else v.max_detour_s for v in vehicles]
-    )
+    budget = np.array([math.inf if v.max_detour_s is None else v.max_detour_s for v in vehicles])
     is_driver = np.array([v.kind is VehicleKind.DRIVER for v in vehicles], dtype=bool)
     span_limit = np.where(is_driver, direct_s + budget, np.inf)
     cap_w = np.array([v.capacity_weight_kg for v in vehicles], dtype=np.float64)
@@ -200,10 +200,7 @@ def build_layout(problem: Problem) -> Layout:
             if parcel_id in index:
                 compensation[v, index[parcel_id]] = amount
     penalty = np.array(
-        [
-            math.inf if (p.penalty is None or p.id in problem.pinned) else p.penalty
-            for p in parcels
-        ],
+        [math.inf if (p.penalty is None or p.id in problem.pinned) else p.penalty for p in parcels],
         dtype=np.float64,
     )
     return Layout(

@@ -86,9 +86,7 @@ def solve(
         penalty = sum(p.penalty or 0.0 for p in problem.parcels)
         return Solution(routes=routes, unserved=tuple(range(n_parcels)), cost=penalty)
     layout = build_layout(problem)
-    pinned = {
-        problem.parcel_index[p]: problem.vehicle_index[v] for p, v in problem.pinned.items()
-    }
+    pinned = {problem.parcel_index[p]: problem.vehicle_index[v] for p, v in problem.pinned.items()}
     initial: list[list[int]] | None = None
     # Pickup-and-delivery layouts start from OR-Tools' parallel cheapest insertion: measured on
     # Li & Lim, guided local search ends far better from there than from our regret insertion
@@ -244,9 +242,7 @@ class _RoutingModel:
             dimension.CumulVar(start).SetRange(lo, max(lo, hi))
             dimension.CumulVar(end).SetMax(upper(lay.latest_end_s[v]))
             if math.isfinite(lay.span_limit_s[v]):
-                dimension.SetSpanUpperBoundForVehicle(
-                    _floor(lay.span_limit_s[v] * TIME_SCALE), v
-                )
+                dimension.SetSpanUpperBoundForVehicle(_floor(lay.span_limit_s[v] * TIME_SCALE), v)
 
     # --- loads ------------------------------------------------------------------------------
     def _loads(self) -> None:
@@ -263,8 +259,7 @@ class _RoutingModel:
                 continue
             total = int(np.abs(scaled).sum()) + 1
             caps = [
-                min(total, _floor(c * LOAD_SCALE)) if math.isfinite(c) else total
-                for c in capacity
+                min(total, _floor(c * LOAD_SCALE)) if math.isfinite(c) else total for c in capacity
             ]
             callback = routing.RegisterUnaryTransitVector(scaled.tolist())
             routing.AddDimensionWithVehicleCapacity(callback, 0, caps, True, name)
@@ -272,9 +267,7 @@ class _RoutingModel:
             counts = np.zeros(lay.n_nodes, dtype=np.int64)
             counts[lay.dropoff_node] = 1
             callback = routing.RegisterUnaryTransitVector(counts.tolist())
-            caps = [
-                int(m) if math.isfinite(m) else lay.n_parcels for m in lay.max_parcels
-            ]
+            caps = [int(m) if math.isfinite(m) else lay.n_parcels for m in lay.max_parcels]
             routing.AddDimensionWithVehicleCapacity(callback, 0, caps, True, "parcels")
 
     # --- pairs, optional parcels, allowed vehicles -------------------------------------------
@@ -300,10 +293,9 @@ class _RoutingModel:
                 routing.AddPickupAndDelivery(pick, drop)
                 solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
                 solver.Add(routing.ActiveVar(pick) == routing.ActiveVar(drop))
-                assert self.time_dimension is not None
-                solver.Add(
-                    self.time_dimension.CumulVar(pick) <= self.time_dimension.CumulVar(drop)
-                )
+                if self.time_dimension is None:  # built above whenever pickups have nodes
+                    raise RuntimeError("the time dimension is missing")
+                solver.Add(self.time_dimension.CumulVar(pick) <= self.time_dimension.CumulVar(drop))
                 routing.AddDisjunction([pick], scaled)
                 routing.AddDisjunction([drop], 0)
             else:

@@ -197,7 +197,9 @@ def run_synthetic(
             vroom_detour_km=round(vreport.driver_detour_m / 1000.0, 4),
             vroom_seconds=round(vsec, 3),
             vroom_routes_rejected=sum(
-                1 for a, b in zip(vraw.routes, vreport.routes, strict=True) if a.parcels != b.parcels
+                1
+                for a, b in zip(vraw.routes, vreport.routes, strict=True)
+                if a.parcels != b.parcels
             ),
         )
         summary.update(
@@ -244,7 +246,9 @@ def run_insertion(trips_count: int, requests: int, seed: int) -> dict[str, float
     trips = []
     for v, nodes in enumerate(routes):
         vehicle = problem.vehicles[v]
-        kept = [int(layout.node_parcel[n]) for n in nodes if int(layout.node_parcel[n]) not in taken]
+        kept = [
+            int(layout.node_parcel[n]) for n in nodes if int(layout.node_parcel[n]) not in taken
+        ]
         trips.append(
             Trip(
                 id=vehicle.id,
@@ -290,8 +294,16 @@ def run_insertion(trips_count: int, requests: int, seed: int) -> dict[str, float
 
 
 _COUNTS = {
-    "instances", "feasible", "drivers", "parcels", "served", "vroom_served", "vroom_feasible",
-    "trips", "requests", "stops_on_trips",
+    "instances",
+    "feasible",
+    "drivers",
+    "parcels",
+    "served",
+    "vroom_served",
+    "vroom_feasible",
+    "trips",
+    "requests",
+    "stops_on_trips",
 }
 
 

@@ -139,9 +139,9 @@ def solve_with_vroom(
         else:
             problem_input.add_shipment(
                 pickup=vroom.ShipmentStep(
-                        id=index,
-                        location=parcel.pickup,
-                        time_windows=[window(parcel.pickup_earliest_s, parcel.pickup_latest_s)],
+                    id=index,
+                    location=parcel.pickup,
+                    time_windows=[window(parcel.pickup_earliest_s, parcel.pickup_latest_s)],
                 ),
                 delivery=vroom.ShipmentStep(
                     id=index,

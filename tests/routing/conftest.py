@@ -17,13 +17,13 @@ from routing.travel import EuclideanTravel
 def driver(
     vid: str, start: int, end: int, *, budget_s: float | None = None, **kwargs: object
 ) -> Vehicle:
-    return Vehicle(id=vid, kind=VehicleKind.DRIVER, start=start, end=end, max_detour_s=budget_s,
-                   **kwargs)  # type: ignore[arg-type]
+    return Vehicle(
+        id=vid, kind=VehicleKind.DRIVER, start=start, end=end, max_detour_s=budget_s, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def van(vid: str, depot: int, **kwargs: object) -> Vehicle:
-    return Vehicle(id=vid, kind=VehicleKind.VAN, start=depot, end=depot,
-                   **kwargs)  # type: ignore[arg-type]
+    return Vehicle(id=vid, kind=VehicleKind.VAN, start=depot, end=depot, **kwargs)  # type: ignore[arg-type]
 
 
 def random_store_problem(seed: int, n_drivers: int, n_parcels: int) -> Problem:
@@ -35,7 +35,9 @@ def random_store_problem(seed: int, n_drivers: int, n_parcels: int) -> Problem:
     locations = np.vstack([[0.0, 0.0], homes, customers])
     vehicles = tuple(
         driver(
-            f"d{k}", 0, 1 + k,
+            f"d{k}",
+            0,
+            1 + k,
             budget_s=float(rng.uniform(4, 14)),
             earliest_start_s=0.0,
             latest_start_s=float(rng.uniform(0, 5)),
@@ -48,7 +50,9 @@ def random_store_problem(seed: int, n_drivers: int, n_parcels: int) -> Problem:
     opens = rng.uniform(0, 12, n_parcels)
     parcels = tuple(
         Parcel(
-            id=f"p{j}", pickup=0, dropoff=1 + n_drivers + j,
+            id=f"p{j}",
+            pickup=0,
+            dropoff=1 + n_drivers + j,
             weight_kg=float(rng.uniform(1, 6)),
             delivery_earliest_s=float(opens[j]),
             delivery_latest_s=float(opens[j] + rng.uniform(3, 12)),
@@ -57,16 +61,18 @@ def random_store_problem(seed: int, n_drivers: int, n_parcels: int) -> Problem:
         )
         for j in range(n_parcels)
     )
-    return Problem(locations=locations, vehicles=vehicles, parcels=parcels,
-                   travel=EuclideanTravel())
+    return Problem(
+        locations=locations, vehicles=vehicles, parcels=parcels, travel=EuclideanTravel()
+    )
 
 
 def _vehicle_orders(problem: Problem, parcels: list[int]) -> Iterator[tuple[Stop, ...]]:
     """Every stop order for these parcels on one vehicle, pickups before drop-offs."""
-    stops = [Stop(p, StopKind.PICKUP) for p in parcels] + [Stop(p, StopKind.DROPOFF) for p in parcels]
+    stops = [Stop(p, StopKind.PICKUP) for p in parcels] + [
+        Stop(p, StopKind.DROPOFF) for p in parcels
+    ]
     loaded_at_store = all(
-        problem.parcels[p].pickup == 0 and problem.parcels[p].pickup_service_s == 0
-        for p in parcels
+        problem.parcels[p].pickup == 0 and problem.parcels[p].pickup_service_s == 0 for p in parcels
     )
     if loaded_at_store:
         for order in itertools.permutations(parcels):

@@ -19,13 +19,30 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[list[dict[str, 
 def test_vrpod_smoke_run_is_feasible_and_near_the_best_known(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rows, summary = run(capsys, "vrpod", "--pattern", "od13*C101.txt", "--limit", "2",
-                        "--time-limit", "0.5", "--vs", "vroom")
+    rows, summary = run(
+        capsys,
+        "vrpod",
+        "--pattern",
+        "od13*C101.txt",
+        "--limit",
+        "2",
+        "--time-limit",
+        "0.5",
+        "--vs",
+        "vroom",
+    )
     assert len(rows) == 2
     assert all(row["feasible"] for row in rows)
     assert all(float(row["gap_pct"]) < 5.0 for row in rows)  # type: ignore[arg-type]
-    for key in ("instances=2", "feasible=2", "mean_gap_pct=", "median_gap_pct=",
-                "max_gap_pct=", "mean_s=", "vroom_mean_gap_pct="):
+    for key in (
+        "instances=2",
+        "feasible=2",
+        "mean_gap_pct=",
+        "median_gap_pct=",
+        "max_gap_pct=",
+        "mean_s=",
+        "vroom_mean_gap_pct=",
+    ):
         assert key in summary
 
 
@@ -39,11 +56,28 @@ def test_lilim_smoke_run_is_feasible(capsys: pytest.CaptureFixture[str]) -> None
 def test_synthetic_smoke_run_reports_the_store_evening_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rows, summary = run(capsys, "synthetic", "--drivers", "15", "--parcels", "30",
-                        "--time-limit", "1", "--vs", "vroom")
+    rows, summary = run(
+        capsys,
+        "synthetic",
+        "--drivers",
+        "15",
+        "--parcels",
+        "30",
+        "--time-limit",
+        "1",
+        "--vs",
+        "vroom",
+    )
     assert rows[0]["feasible"] is True
-    for key in ("drivers=15", "parcels=30", "served=", "detour_km=", "seconds=", "peak_mb=",
-                "vroom_served="):
+    for key in (
+        "drivers=15",
+        "parcels=30",
+        "served=",
+        "detour_km=",
+        "seconds=",
+        "peak_mb=",
+        "vroom_served=",
+    ):
         assert key in summary
 
 

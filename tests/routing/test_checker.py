@@ -13,11 +13,13 @@ from tests.routing.conftest import driver, van
 P, D = StopKind.PICKUP, StopKind.DROPOFF
 
 
-def solution(*routes: tuple[int, list[tuple[int, StopKind]]], unserved: tuple[int, ...] = ()
-             ) -> Solution:
+def solution(
+    *routes: tuple[int, list[tuple[int, StopKind]]], unserved: tuple[int, ...] = ()
+) -> Solution:
     return Solution(
-        routes=tuple(Route(vehicle=v, stops=tuple(Stop(p, k) for p, k in stops))
-                     for v, stops in routes),
+        routes=tuple(
+            Route(vehicle=v, stops=tuple(Stop(p, k) for p, k in stops)) for v, stops in routes
+        ),
         unserved=unserved,
     )
 

@@ -26,8 +26,12 @@ def random_trips(seed: int, n_trips: int) -> tuple[list[Trip], TripParcel]:
                 service_s=float(rng.uniform(0, 1)),
                 weight_kg=float(rng.uniform(0, 3)),
             )
-            for x, y, o in zip(rng.uniform(-10, 10, n), rng.uniform(-10, 10, n),
-                               np.sort(rng.uniform(0, 25, n)), strict=True)
+            for x, y, o in zip(
+                rng.uniform(-10, 10, n),
+                rng.uniform(-10, 10, n),
+                np.sort(rng.uniform(0, 25, n)),
+                strict=True,
+            )
         )
         trips.append(
             Trip(
@@ -42,26 +46,41 @@ def random_trips(seed: int, n_trips: int) -> tuple[list[Trip], TripParcel]:
                 parcels=parcels,
             )
         )
-    new = TripParcel(dropoff=(float(rng.uniform(-8, 8)), float(rng.uniform(-8, 8))),
-                     earliest_s=float(rng.uniform(0, 15)), latest_s=60.0, service_s=1.0,
-                     weight_kg=1.0)
+    new = TripParcel(
+        dropoff=(float(rng.uniform(-8, 8)), float(rng.uniform(-8, 8))),
+        earliest_s=float(rng.uniform(0, 15)),
+        latest_s=60.0,
+        service_s=1.0,
+        weight_kg=1.0,
+    )
     return trips, new
 
 
 def as_problem(trip: Trip, order: list[TripParcel]) -> tuple[Problem, Solution]:
     points = [trip.start, trip.end] + [p.dropoff for p in order]
     vehicle = Vehicle(
-        id="d", kind=VehicleKind.DRIVER, start=0, end=1,
-        earliest_start_s=trip.earliest_departure_s, latest_start_s=trip.latest_departure_s,
+        id="d",
+        kind=VehicleKind.DRIVER,
+        start=0,
+        end=1,
+        earliest_start_s=trip.earliest_departure_s,
+        latest_start_s=trip.latest_departure_s,
         max_detour_s=trip.max_detour_s,
     )
     parcels = tuple(
-        Parcel(id=str(i), pickup=0, dropoff=2 + i, delivery_earliest_s=p.earliest_s,
-               delivery_latest_s=p.latest_s, delivery_service_s=p.service_s)
+        Parcel(
+            id=str(i),
+            pickup=0,
+            dropoff=2 + i,
+            delivery_earliest_s=p.earliest_s,
+            delivery_latest_s=p.latest_s,
+            delivery_service_s=p.service_s,
+        )
         for i, p in enumerate(order)
     )
-    problem = Problem(locations=np.array(points), vehicles=(vehicle,), parcels=parcels,
-                      travel=EuclideanTravel())
+    problem = Problem(
+        locations=np.array(points), vehicles=(vehicle,), parcels=parcels, travel=EuclideanTravel()
+    )
     stops = tuple(Stop(i, StopKind.PICKUP) for i in range(len(order))) + tuple(
         Stop(i, StopKind.DROPOFF) for i in range(len(order))
     )
@@ -104,8 +123,13 @@ def test_k_limits_the_answer_and_packed_routes_give_the_same_result() -> None:
 
 
 def test_on_the_way_parcel_costs_no_detour_with_haversine() -> None:
-    trip = Trip(start=(48.85, 2.35), end=(48.95, 2.35), earliest_departure_s=0.0,
-                latest_departure_s=600.0, max_detour_s=300.0)
+    trip = Trip(
+        start=(48.85, 2.35),
+        end=(48.95, 2.35),
+        earliest_departure_s=0.0,
+        latest_departure_s=600.0,
+        max_detour_s=300.0,
+    )
     found = best_insertions([trip], TripParcel(dropoff=(48.90, 2.35)), HaversineTravel(), k=1)
     assert len(found) == 1
     assert found[0].added_detour_m == pytest.approx(0.0, abs=1e-6)
@@ -113,8 +137,13 @@ def test_on_the_way_parcel_costs_no_detour_with_haversine() -> None:
 
 
 def test_nothing_fits_gives_an_empty_list() -> None:
-    trip = Trip(start=(0.0, 0.0), end=(10.0, 0.0), earliest_departure_s=0.0,
-                latest_departure_s=0.0, max_detour_s=1.0)
+    trip = Trip(
+        start=(0.0, 0.0),
+        end=(10.0, 0.0),
+        earliest_departure_s=0.0,
+        latest_departure_s=0.0,
+        max_detour_s=1.0,
+    )
     assert best_insertions([trip], TripParcel(dropoff=(5.0, 30.0)), EuclideanTravel()) == []
     assert best_insertions([], TripParcel(dropoff=(5.0, 30.0)), EuclideanTravel()) == []
 
@@ -123,7 +152,13 @@ def test_bad_requests_are_refused() -> None:
     with pytest.raises(InsertionError):
         TripParcel(dropoff=(0.0, 0.0), earliest_s=5.0, latest_s=1.0)
     with pytest.raises(InsertionError):
-        Trip(start=(0.0, 0.0), end=(1.0, 0.0), earliest_departure_s=0.0,
-             latest_departure_s=1.0, max_detour_s=10.0, capacity_weight_kg=-1.0)
+        Trip(
+            start=(0.0, 0.0),
+            end=(1.0, 0.0),
+            earliest_departure_s=0.0,
+            latest_departure_s=1.0,
+            max_detour_s=10.0,
+            capacity_weight_kg=-1.0,
+        )
     with pytest.raises(InsertionError):
         best_insertions([], TripParcel(dropoff=(0.0, 0.0)), EuclideanTravel(), k=0)

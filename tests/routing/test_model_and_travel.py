@@ -14,8 +14,12 @@ POINTS = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
 
 def test_negative_capacity_is_refused() -> None:
     with pytest.raises(ProblemError, match="capacity_weight_kg must not be negative"):
-        Problem(locations=POINTS, vehicles=(driver("d", 0, 1, capacity_weight_kg=-1.0),),
-                parcels=(), travel=EuclideanTravel())
+        Problem(
+            locations=POINTS,
+            vehicles=(driver("d", 0, 1, capacity_weight_kg=-1.0),),
+            parcels=(),
+            travel=EuclideanTravel(),
+        )
 
 
 def test_reversed_window_is_refused() -> None:
@@ -26,15 +30,19 @@ def test_reversed_window_is_refused() -> None:
 
 def test_reversed_departure_window_is_refused() -> None:
     with pytest.raises(ProblemError, match="departure window is reversed"):
-        Problem(locations=POINTS,
-                vehicles=(driver("d", 0, 1, earliest_start_s=9.0, latest_start_s=1.0),),
-                parcels=(), travel=EuclideanTravel())
+        Problem(
+            locations=POINTS,
+            vehicles=(driver("d", 0, 1, earliest_start_s=9.0, latest_start_s=1.0),),
+            parcels=(),
+            travel=EuclideanTravel(),
+        )
 
 
 def test_location_index_out_of_range_is_refused() -> None:
     with pytest.raises(ProblemError, match="out of range"):
-        Problem(locations=POINTS, vehicles=(driver("d", 0, 7),), parcels=(),
-                travel=EuclideanTravel())
+        Problem(
+            locations=POINTS, vehicles=(driver("d", 0, 7),), parcels=(), travel=EuclideanTravel()
+        )
 
 
 def test_matrix_of_the_wrong_shape_is_refused() -> None:

@@ -37,8 +37,9 @@ def test_solver_finds_the_enumerated_optimum_with_pickups_away_from_the_store() 
         Parcel(id=f"p{j}", pickup=2 + 2 * j, dropoff=3 + 2 * j, weight_kg=3.0, penalty=60.0)
         for j in range(3)
     )
-    problem = Problem(locations=locations, vehicles=vehicles, parcels=parcels,
-                      travel=EuclideanTravel())
+    problem = Problem(
+        locations=locations, vehicles=vehicles, parcels=parcels, travel=EuclideanTravel()
+    )
     optimum = brute_force_optimum(problem)
     report = check(problem, solve(problem, time_limit_s=1.0))
     assert report.feasible, report.violations
@@ -85,7 +86,10 @@ def test_vans_take_what_drivers_cannot() -> None:
             driver("d", 0, 1, budget_s=2.0),
             van("v", 0, cost_per_m=1.0, fixed_cost=5.0, earliest_start_s=0.0, latest_end_s=100.0),
         ),
-        parcels=(Parcel(id="easy", pickup=0, dropoff=2), Parcel(id="off-road", pickup=0, dropoff=3)),
+        parcels=(
+            Parcel(id="easy", pickup=0, dropoff=2),
+            Parcel(id="off-road", pickup=0, dropoff=3),
+        ),
         travel=EuclideanTravel(),
     )
     solution = solve(problem, time_limit_s=0.3)
