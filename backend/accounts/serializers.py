@@ -65,7 +65,7 @@ class MeSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MembershipSerializer(many=True))
     def get_memberships(self, user: User) -> list[dict[str, object]]:
-        memberships = user.store_memberships.all()  # type: ignore[attr-defined]
+        memberships = user.store_memberships.all()
         rows = [{"store_id": m.store_id, "role": m.role} for m in memberships]
         return MembershipSerializer(rows, many=True).data  # type: ignore[return-value]
 
