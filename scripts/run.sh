@@ -30,12 +30,6 @@ trap stop_all INT TERM EXIT
 .venv/bin/gunicorn backend.config.wsgi:application --bind "$HOST:$PORT" --workers 2 \
   --access-logfile - --graceful-timeout 10 &
 pids+=($!)
-.venv/bin/celery -A backend.config worker -Q matching,notifications,default --concurrency 2 \
-  --loglevel INFO --hostname "worker@%h" &
-pids+=($!)
-.venv/bin/celery -A backend.config beat --loglevel INFO \
-  --schedule .local/run/celerybeat-schedule --pidfile "" &
-pids+=($!)
 
 deadline=$((SECONDS + 60))
 until curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1; do
@@ -46,15 +40,6 @@ until curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1; do
   sleep 0.5
 done
 
-# Yesterday evening at the demo stores, simulated through the whole system in the background
-# (its own clock and worker), so that the dashboard has data; its KPI table prints when done.
-SIM_DAY="$(date -d yesterday +%F)"
-( .venv/bin/python manage.py simulate --date "$SIM_DAY" --from 16:00 --to 21:00 --speed 0 \
-    --seed 1 --quiet > .local/run/simulation.txt 2> .local/run/simulation.log \
-  && printf '\n  Simulated evening of %s (KPIs from backend/analytics):\n\n' "$SIM_DAY" \
-  && cat .local/run/simulation.txt ) &
-pids+=($!)
-
 cat <<MSG
 
   Parcel delivery backend is up.
@@ -64,10 +49,36 @@ cat <<MSG
     Admin       $BASE_URL/admin/        (ops@demo.example)
     Health      $BASE_URL/healthz
   Demo logins (password: demo-parcels-2026) are listed above and in .local/run/demo-accounts.txt.
-  A simulated evening is running in the background; its KPI table prints here when it ends
-  (a few minutes). Press Ctrl-C to stop.
+
+  Simulating yesterday's evening at the demo stores through the whole system (its own clock
+  and Celery worker), so that the dashboard has data; the Celery worker and beat of this
+  service start when it is done (a few minutes), so that they do not act on the simulated
+  evening in real time. Press Ctrl-C to stop.
 
 MSG
+
+# Yesterday evening at the demo stores, simulated in the background; its KPI table prints here.
+SIM_DAY="$(date -d yesterday +%F)"
+.venv/bin/python manage.py simulate --date "$SIM_DAY" --from 16:00 --to 21:00 --speed 0 \
+  --seed 1 > .local/run/simulation.txt 2> .local/run/simulation.log &
+simulation=$!
+pids+=($simulation)
+if wait "$simulation"; then
+  printf '\n  Simulated evening of %s (KPIs from backend/analytics, as on the dashboard):\n\n' \
+    "$SIM_DAY"
+  cat .local/run/simulation.txt
+else
+  echo "The simulation failed: see .local/run/simulation.log"
+fi
+
+.venv/bin/celery -A backend.config worker -Q matching,notifications,default --concurrency 2 \
+  --loglevel INFO --hostname "worker@%h" &
+pids+=($!)
+.venv/bin/celery -A backend.config beat --loglevel INFO \
+  --schedule .local/run/celerybeat-schedule --pidfile "" &
+pids+=($!)
+printf '\n  Celery worker and beat started. Press Ctrl-C to stop.\n\n'
+
 # Keep serving until Ctrl-C or until the API, the worker or beat stops.
-wait -n "${pids[@]:0:3}" || true
+wait -n "${pids[0]}" "${pids[2]}" "${pids[3]}" || true
 echo "A process exited; stopping the rest."

@@ -1,5 +1,6 @@
 """Simulate a store evening through the real system, then print its KPI table."""
 
+import signal
 import subprocess
 import sys
 from datetime import date, datetime, time
@@ -26,6 +27,10 @@ def _clock(value: str) -> time:
         return datetime.strptime(value, "%H:%M").time()
     except ValueError as exc:
         raise CommandError(f"expected HH:MM, got {value!r}") from exc
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 COMPARE = [
@@ -70,13 +75,20 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="No progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM ends the run cleanly (its worker stopped, its clock cleared), like Ctrl-C.
+        signal.signal(signal.SIGTERM, _stop)
         if not settings.SIMULATION_CLOCK:
             # The run needs its own clock and broker from the start: run it in a process of
             # its own with that environment.
             manage = Path(settings.ROOT_DIR) / "manage.py"
             argv = [sys.executable, str(manage), "simulate", *self._argv(options)]
-            run = subprocess.run(argv, env=simulation_environment(), check=False)  # noqa: S603
-            code = run.returncode
+            child = subprocess.Popen(argv, env=simulation_environment())  # noqa: S603
+            try:
+                code = child.wait()
+            except SystemExit:  # stopped: let the run stop its worker and clock
+                child.terminate()
+                child.wait(timeout=60)
+                raise
             if code:
                 raise CommandError(f"the simulation failed (exit status {code})")
             return
