@@ -134,7 +134,12 @@ class Command(BaseCommand):
         return argv
 
     def _progress(self, label: str):  # type: ignore[no-untyped-def]
+        shown = [-1.0]
+
         def show(fraction: float, moment: datetime) -> None:
+            if fraction - shown[0] < 0.005:  # redraw every half per cent
+                return
+            shown[0] = fraction
             filled = int(30 * min(max(fraction, 0.0), 1.0))
             local = timezone.localtime(moment).strftime("%H:%M")
             sys.stderr.write(
