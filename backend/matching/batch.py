@@ -65,8 +65,15 @@ def build_problem(
             store=store, state=RequestState.OPEN, window_end__gt=now
         ).order_by("created_at", "id")
     )
+    # A trip leaving after every open window has closed cannot carry any of them.
+    last_window_end = max((r.window_end for r in open_requests), default=now)
     trips = list(
-        Trip.objects.filter(store=store, state=Trip.State.ACTIVE, departure_latest__gte=now)
+        Trip.objects.filter(
+            store=store,
+            state=Trip.State.ACTIVE,
+            departure_latest__gte=now,
+            departure_earliest__lt=last_window_end,
+        )
         .select_related("store")
         .order_by("id")
     )
