@@ -59,7 +59,7 @@ MSG
 
 # Yesterday evening at the demo stores, simulated in the background; its KPI table prints here.
 SIM_DAY="$(date -d yesterday +%F)"
-.venv/bin/python manage.py simulate --date "$SIM_DAY" --from 16:00 --to 21:00 --speed 0 \
+.venv/bin/python manage.py simulate --date "$SIM_DAY" --from 17:00 --to 20:00 --speed 0 \
   --seed 1 > .local/run/simulation.txt 2> .local/run/simulation.log &
 simulation=$!
 pids+=($simulation)

@@ -503,7 +503,7 @@ def simulation_environment() -> dict[str, str]:
         "SIMULATION_CLOCK": key,
         "CELERY_BROKER_URL": broker_url,
         "TEST_CELERY_BROKER_URL": broker_url,
-        "BATCH_SOLUTION_LIMIT": os.environ.get("BATCH_SOLUTION_LIMIT", "5"),
+        "BATCH_SOLUTION_LIMIT": os.environ.get("BATCH_SOLUTION_LIMIT", "2"),
         "BATCH_TIME_LIMIT_S": os.environ.get("BATCH_TIME_LIMIT_S", "60"),
         "DJANGO_SETTINGS_MODULE": os.environ.get(
             "DJANGO_SETTINGS_MODULE", "backend.config.settings.dev"
@@ -581,7 +581,11 @@ def simulated_world() -> Iterator[Callable[[], None]]:
         yield drained
     finally:
         worker.terminate()
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # busy in a long task: no need to finish it
+            worker.kill()
+            worker.wait()
         clock.clear()
         broker.flushdb()
 
