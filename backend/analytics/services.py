@@ -2,7 +2,6 @@
 need attention."""
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -103,19 +102,12 @@ def attention_fee_raise(
     """Raise an open request's fee by one step (``FEE_RAISE_STEP_EUR``), never above the
     store's maximum; its pending offers pay at least the new fee (as the batch's fee raise
     does). Raises DoesNotExist, RequestNotOpen, FeeAtMaximum."""
-    from backend.matching.models import Offer, OfferState
+    from backend.matching.services import request_fee_step_up
 
     request = _locked_open(store_id=store_id, request_id=request_id)
-    maximum = request.store.fee_max_eur
-    if request.fee_eur >= maximum:
+    if request.fee_eur >= request.store.fee_max_eur:
         raise FeeAtMaximum()
-    step: Decimal = settings.FEE_RAISE_STEP_EUR
-    request.fee_eur = min(request.fee_eur + step, maximum)
-    request.fee_raised_at = now or timezone.now()
-    request.save(update_fields=["fee_eur", "fee_raised_at"])
-    Offer.objects.filter(
-        request=request, state=OfferState.PENDING, fee_eur__lt=request.fee_eur
-    ).update(fee_eur=request.fee_eur)
+    request_fee_step_up(request=request, now=now or timezone.now())
     return request
 
 

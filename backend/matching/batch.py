@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import routing
 from backend.deliveries.models import DeliveryRequest, RequestState
-from backend.matching.models import Offer, OfferState, Trip, Van, VanPlan, VanStop
+from backend.matching.models import Offer, Trip, Van, VanPlan, VanStop
 from backend.matching.routing_adapter import (
     carried_by_trip,
     epoch_s,
@@ -30,7 +30,7 @@ from backend.matching.routing_adapter import (
     travel_provider,
 )
 from backend.matching.selectors import rank_insertions
-from backend.matching.services import offer_fee_eur, offer_notify
+from backend.matching.services import offer_fee_eur, offer_notify, request_fee_step_up
 from backend.stores.models import Store
 
 logger = logging.getLogger(__name__)
@@ -164,7 +164,6 @@ def fees_raise(*, store: Store, now: datetime) -> int:
     """Raise by one step the fee of requests nobody answered for FEE_RAISE_AFTER_S, within the
     store's maximum; their pending offers pay at least the new fee."""
     wait = timedelta(seconds=settings.FEE_RAISE_AFTER_S)
-    step = settings.FEE_RAISE_STEP_EUR
     raised = 0
     candidates = DeliveryRequest.objects.filter(
         store=store,
@@ -175,15 +174,14 @@ def fees_raise(*, store: Store, now: datetime) -> int:
     ).exclude(fee_raised_at__gt=now - wait)
     for request_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
-            request = DeliveryRequest.objects.select_for_update().get(pk=request_id)
+            request = (
+                DeliveryRequest.objects.select_for_update(of=("self",))
+                .select_related("store")
+                .get(pk=request_id)
+            )
             if request.state != RequestState.OPEN or request.first_response_at is not None:
                 continue
-            request.fee_eur = min(request.fee_eur + step, store.fee_max_eur)
-            request.fee_raised_at = now
-            request.save(update_fields=["fee_eur", "fee_raised_at"])
-            Offer.objects.filter(
-                request=request, state=OfferState.PENDING, fee_eur__lt=request.fee_eur
-            ).update(fee_eur=request.fee_eur)
+            request_fee_step_up(request=request, now=now)
             raised += 1
     return raised
 

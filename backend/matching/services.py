@@ -624,3 +624,16 @@ def best_matches_assign_due() -> list[int]:
         .values_list("pk", flat=True)
     )
     return [pk for pk in due if request_assign_best(request_id=pk) is not None]
+
+
+def request_fee_step_up(*, request: DeliveryRequest, now: datetime) -> None:
+    """Raise a locked open request's fee by one step (FEE_RAISE_STEP_EUR), never above its
+    store's maximum; its pending offers pay at least the new fee. The one fee-raising rule,
+    used by the batch for unanswered requests and by managers from the attention list."""
+    maximum = request.store.fee_max_eur
+    request.fee_eur = min(request.fee_eur + settings.FEE_RAISE_STEP_EUR, maximum)
+    request.fee_raised_at = now
+    request.save(update_fields=["fee_eur", "fee_raised_at"])
+    Offer.objects.filter(
+        request=request, state=OfferState.PENDING, fee_eur__lt=request.fee_eur
+    ).update(fee_eur=request.fee_eur)
