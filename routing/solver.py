@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
+from routing.assignment import reassign, single_stop_drivers, total_cost
 from routing.construct import regret_insertion
+from routing.decompose import improve_by_sectors
 from routing.layout import Layout, build_layout
 from routing.model import Problem, Route, Solution, Stop, StopKind
 
@@ -29,6 +32,10 @@ COST_SCALE = 1000.0  # cost units -> integer (1/1000 of a metre of detour)
 TIME_SCALE = 1000.0  # seconds -> integer (milliseconds)
 LOAD_SCALE = 1000.0  # kg, litres -> integer (grams, millilitres)
 UNSERVED_MANDATORY_COST = 10**12  # scaled; dwarfs any route cost
+DECOMPOSE_ABOVE = 80  # vehicles; larger evenings are improved sector by sector
+SECTOR_VEHICLES = 50
+SECTOR_PASSES = 2
+FIRST_ROUND_SHARE = 0.7  # of the time, before single-stop drivers are re-assigned
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,15 @@ class SolverOptions:
     makes the result independent of machine speed (and so reproducible) when the time limit is
     not reached first. ``use_construction`` hands our regret insertion to OR-Tools as its first
     solution when parcels are loaded at the store; otherwise ``first_solution`` (an OR-Tools
-    strategy) builds it. ``overrides`` sets any other search parameter by dotted name.
+    strategy) builds it. ``iterated_local_search`` switches from guided local search to
+    OR-Tools' iterated local search (ruin and recreate, simulated-annealing acceptance); None
+    chooses it for pickup-and-delivery layouts searched against the clock (measured on Li & Lim:
+    1.5 % mean gap instead of 3.6 % at 10 s). ``overrides`` sets any other search parameter by
+    dotted name.
     """
 
     use_construction: bool = True
+    iterated_local_search: bool | None = None
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     solution_limit: int | None = None
@@ -94,9 +106,38 @@ def solve(
     if options.use_construction and layout.loaded_at_start:
         initial = regret_insertion(layout, seed=seed, pinned=pinned)
     constructed_s = time.perf_counter() - started
+    if (
+        initial is not None
+        and len(problem.vehicles) > DECOMPOSE_ABOVE
+        and options.solution_limit is None
+    ):
+
+        def sub_search(
+            sub: Problem, sub_layout: Layout, start: list[list[int]], seconds: float
+        ) -> list[list[int]]:
+            return _RoutingModel(sub, sub_layout).search(start, seconds, options)
+
+        left = time_limit_s - (time.perf_counter() - started) - 0.05
+        improved, windows = improve_by_sectors(
+            problem, layout, initial, left, SECTOR_VEHICLES, sub_search, total_cost, SECTOR_PASSES
+        )
+        stats = {
+            "construction_s": constructed_s,
+            "total_s": time.perf_counter() - started,
+            "sectors": float(windows),
+        }
+        return _to_solution(problem, layout, improved, total_cost(layout, improved), stats)
     model = _RoutingModel(problem, layout)
     remaining_s = max(0.05, time_limit_s - (time.perf_counter() - started) - 0.05)
-    routes_nodes = model.search(initial, remaining_s, options)
+    single = single_stop_drivers(layout)
+    between_rounds = None
+    if single is not None:
+        chosen = single
+
+        def between_rounds(routes: list[list[int]]) -> list[list[int]] | None:
+            return reassign(layout, chosen, routes)
+
+    routes_nodes = model.search(initial, remaining_s, options, between_rounds)
     stats = {
         "construction_s": constructed_s,
         "total_s": time.perf_counter() - started,
@@ -129,6 +170,32 @@ def _to_solution(
     unserved = tuple(p for p in range(len(problem.parcels)) if p not in served)
     return Solution(
         routes=tuple(routes), unserved=unserved, cost=cost, stats=MappingProxyType(stats)
+    )
+
+
+def _iterated_local_search(params: Any) -> None:
+    """Iterated local search: each step ruins part of the solution — strings of nearby stops
+    (SISR, Christiaens & Vanden Berghe 2020) or a random walk, one of the two at random —
+    recreates it by parallel cheapest insertion, descends to a local optimum and accepts the
+    result by simulated annealing (temperatures from the instance's arc costs)."""
+    ils = routing_ils_pb2
+    params.use_iterated_local_search = True
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    search = params.iterated_local_search_parameters
+    search.perturbation_strategy = ils.PerturbationStrategy.RUIN_AND_RECREATE
+    search.improve_perturbed_solution = True
+    search.acceptance_strategy = ils.AcceptanceStrategy.SIMULATED_ANNEALING
+    search.simulated_annealing_parameters.automatic_temperatures = True
+    ruin_recreate = search.ruin_recreate_parameters
+    del ruin_recreate.ruin_strategies[:]
+    strings = ruin_recreate.ruin_strategies.add().sisr
+    strings.max_removed_sequence_size = 10
+    strings.avg_num_removed_visits = 10
+    strings.bypass_factor = 0.01
+    ruin_recreate.ruin_strategies.add().random_walk.num_removed_visits = 10
+    ruin_recreate.ruin_composition_strategy = ils.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+    ruin_recreate.recreate_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     )
 
 
@@ -309,6 +376,11 @@ class _RoutingModel:
                     routing.SetAllowedVehiclesForIndex([int(v) for v in vehicles], index)
 
     # --- search -----------------------------------------------------------------------------
+    def _uses_ils(self, options: SolverOptions) -> bool:
+        if options.iterated_local_search is not None:
+            return options.iterated_local_search
+        return not self.layout.loaded_at_start and options.solution_limit is None
+
     def _parameters(self, options: SolverOptions) -> Any:
         params = pywrapcp.DefaultRoutingSearchParameters()
         params.first_solution_strategy = getattr(
@@ -317,6 +389,8 @@ class _RoutingModel:
         params.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
         )
+        if self._uses_ils(options):
+            _iterated_local_search(params)
         if options.gls_lambda is not None:
             params.guided_local_search_lambda_coefficient = options.gls_lambda
         if options.neighbors_ratio is not None:
@@ -343,13 +417,22 @@ class _RoutingModel:
         params.time_limit.FromMilliseconds(max(1, int(seconds * 950)))
         self.deadline = time.perf_counter() + seconds
         assignment = None
-        if start_routes is not None:
+        if params.use_iterated_local_search:
+            # OR-Tools builds its own first solution here (it takes no start).
+            assignment = routing.SolveWithIteratedLocalSearch(params)
+        elif start_routes is not None:
             start = routing.ReadAssignmentFromRoutes(start_routes, True)
             if start is not None:
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
                 if assignment is None:
                     assignment = start
-        if assignment is None:
+            else:
+                # After a first search ReadAssignmentFromRoutes refuses any routes; this
+                # unchecked form still lets the search start from them.
+                start = routing.solver().Assignment()
+                if routing.RoutesToAssignment(start_routes, True, True, start):
+                    assignment = routing.SolveFromAssignmentWithParameters(start, params)
+        if assignment is None and not params.use_iterated_local_search:
             assignment = routing.SolveWithParameters(params)
         if assignment is None:
             return None
@@ -363,11 +446,35 @@ class _RoutingModel:
             routes.append(nodes)
         return routes, float(assignment.ObjectiveValue())
 
+    def _rounds(
+        self,
+        params: Any,
+        initial: list[list[int]] | None,
+        time_limit_s: float,
+        options: SolverOptions,
+        between_rounds: Callable[[list[list[int]]], list[list[int]] | None],
+    ) -> tuple[list[list[int]], float] | None:
+        deadline = time.perf_counter() + time_limit_s
+        first = self._run(params, initial, time_limit_s * FIRST_ROUND_SHARE)
+        if first is None:
+            return None
+        proposal = between_rounds(first[0])
+        left = deadline - time.perf_counter()
+        if left <= 0.05 or (proposal is None and options.solution_limit is not None):
+            return first
+        second = self._run(params, proposal if proposal is not None else first[0], left)
+        return second if second is not None and second[1] < first[1] else first
+
     def search(
-        self, initial: list[list[int]] | None, time_limit_s: float, options: SolverOptions
+        self,
+        initial: list[list[int]] | None,
+        time_limit_s: float,
+        options: SolverOptions,
+        between_rounds: Callable[[list[list[int]]], list[list[int]] | None] | None = None,
     ) -> list[list[int]]:
         """Guided local search from ``initial`` (or OR-Tools' own first solution) until the
-        time limit."""
+        time limit. With ``between_rounds``, the search runs in rounds: after each, that
+        function may propose a new start (the best solution seen is kept either way)."""
         routing = self.routing
         params = self._parameters(options)
         self.deadline = math.inf
@@ -381,7 +488,10 @@ class _RoutingModel:
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
         routing.CloseModelWithParameters(params)
         result: tuple[list[list[int]], float] | None
-        result = self._run(params, initial, time_limit_s)
+        if between_rounds is None:
+            result = self._run(params, initial, time_limit_s)
+        else:
+            result = self._rounds(params, initial, time_limit_s, options, between_rounds)
         if result is None:
             self.last_cost = math.nan
             return [[] for _ in range(len(self.layout.start_node))]
