@@ -172,41 +172,10 @@ def _assignment_step(
     the parcels it inserts into the other routes), or None when the current one is already the
     best the assignment can see. ``learned`` raises the price of inserting some parcels."""
     lay = layout
-    n_v, n_p = len(lay.start_node), lay.n_parcels
-    is_single = np.zeros(n_v, dtype=bool)
-    is_single[single.vehicles] = True
-    holder = np.full(n_p, -1, dtype=np.intp)
-    position = np.full(n_p, -1, dtype=np.intp)
-    for v, nodes in enumerate(routes):
-        for i, node in enumerate(nodes):
-            holder[lay.node_parcel[node]] = v
-            position[lay.node_parcel[node]] = i
-    parcels = np.flatnonzero(np.isfinite(single.cost).any(axis=0))
-    if len(parcels) == 0:
+    options = _route_options(layout, single, routes, learned)
+    if options is None:
         return None
-
-    # Cost of each parcel's "other routes" option: what it costs where it is, or its cheapest
-    # feasible insertion into the other vehicles' current routes.
-    route_cost = np.full(len(parcels), np.inf)
-    builder = _builder(lay, [[] if is_single[v] else r for v, r in enumerate(routes)])
-    outside = [i for i, p in enumerate(parcels) if holder[p] < 0 or is_single[holder[p]]]
-    if outside:
-        candidates = parcels[outside]
-        for v in np.flatnonzero(~is_single):
-            ok = lay.allowed[v, candidates]
-            if not ok.any():
-                continue
-            cost, _ = builder._evaluate(int(v), candidates[ok])
-            sub = np.asarray(outside)[ok]
-            route_cost[sub] = np.minimum(route_cost[sub], cost)
-        for i in outside:
-            route_cost[i] = max(route_cost[i], learned.get(int(parcels[i]), -np.inf))
-    for i, p in enumerate(parcels):
-        v = holder[p]
-        if v >= 0 and not is_single[v]:
-            nodes = routes[v]
-            without = nodes[: position[p]] + nodes[position[p] + 1 :]
-            route_cost[i] = _route_cost(lay, int(v), nodes) - _route_cost(lay, int(v), without)
+    parcels, route_cost, holder, is_single = options
 
     # Assignment: rows = parcels; columns = single-stop drivers, then one "other routes" and one
     # "unserved" column per parcel.
@@ -277,3 +246,49 @@ def _assignment_step(
     for v in others:
         new_routes[v] = builder.routes[v]
     return new_routes, to_insert
+
+
+def _route_options(
+    layout: Layout, single: SingleStop, routes: list[list[int]], learned: dict[int, float]
+) -> tuple[IntArray, FloatArray, IntArray, npt.NDArray[np.bool_]] | None:
+    """The parcels some single-stop driver can take, each one's cost on the other routes (what
+    it costs where it is, or its cheapest feasible insertion), who holds each parcel (-1: no
+    one) and which vehicles are single-stop drivers."""
+    lay = layout
+    n_v, n_p = len(lay.start_node), lay.n_parcels
+    is_single = np.zeros(n_v, dtype=bool)
+    is_single[single.vehicles] = True
+    holder = np.full(n_p, -1, dtype=np.intp)
+    position = np.full(n_p, -1, dtype=np.intp)
+    for v, nodes in enumerate(routes):
+        for i, node in enumerate(nodes):
+            holder[lay.node_parcel[node]] = v
+            position[lay.node_parcel[node]] = i
+    parcels = np.flatnonzero(np.isfinite(single.cost).any(axis=0))
+    if len(parcels) == 0:
+        return None
+
+    # Cost of each parcel's "other routes" option: what it costs where it is, or its cheapest
+    # feasible insertion into the other vehicles' current routes.
+    route_cost = np.full(len(parcels), np.inf)
+    builder = _builder(lay, [[] if is_single[v] else r for v, r in enumerate(routes)])
+    outside = [i for i, p in enumerate(parcels) if holder[p] < 0 or is_single[holder[p]]]
+    if outside:
+        candidates = parcels[outside]
+        for v in np.flatnonzero(~is_single):
+            ok = lay.allowed[v, candidates]
+            if not ok.any():
+                continue
+            cost, _ = builder._evaluate(int(v), candidates[ok])
+            sub = np.asarray(outside)[ok]
+            route_cost[sub] = np.minimum(route_cost[sub], cost)
+        for i in outside:
+            route_cost[i] = max(route_cost[i], learned.get(int(parcels[i]), -np.inf))
+    for i, p in enumerate(parcels):
+        v = holder[p]
+        if v >= 0 and not is_single[v]:
+            nodes = routes[v]
+            without = nodes[: position[p]] + nodes[position[p] + 1 :]
+            route_cost[i] = _route_cost(lay, int(v), nodes) - _route_cost(lay, int(v), without)
+
+    return parcels, route_cost, holder, is_single
