@@ -2,9 +2,11 @@
 
 Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solution with our own
 regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve
-it until the time limit. Costs, times and loads are scaled to integers (OR-Tools works in int64);
-times and loads are rounded the safe way (travel up, limits down) so that whatever OR-Tools
-accepts the checker accepts too.
+it until the time limit — re-assigning single-stop drivers exactly in between
+(``routing.assignment``), sector by sector for large evenings (``routing.decompose``); with
+separate pickup nodes, OR-Tools' iterated local search instead. Costs, times and loads are
+scaled to integers (OR-Tools works in int64); times and loads are rounded the safe way (travel
+up, limits down) so that whatever OR-Tools accepts the checker accepts too.
 """
 
 from __future__ import annotations
