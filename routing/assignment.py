@@ -235,14 +235,14 @@ def _assignment_step(
         for v in others:
             if not lay.allowed[v, p]:
                 continue
-            cost, row = builder._evaluate(int(v), np.array([p], dtype=np.intp))
+            cost, row = builder.evaluate(int(v), np.array([p], dtype=np.intp))
             if cost[0] < best_cost:
                 best_cost, best_v, best_row = float(cost[0]), int(v), int(row[0])
         if best_v < 0:
             if not np.isfinite(lay.penalty[p]):
                 return None  # a parcel that must be served would be dropped
             continue
-        builder._insert(best_v, p, best_row)
+        builder.insert(best_v, p, best_row)
     for v in others:
         new_routes[v] = builder.routes[v]
     return new_routes, to_insert
@@ -279,7 +279,7 @@ def _route_options(
             ok = lay.allowed[v, candidates]
             if not ok.any():
                 continue
-            cost, _ = builder._evaluate(int(v), candidates[ok])
+            cost, _ = builder.evaluate(int(v), candidates[ok])
             sub = np.asarray(outside)[ok]
             route_cost[sub] = np.minimum(route_cost[sub], cost)
         for i in outside:

@@ -65,7 +65,7 @@ class RegretInsertion:
         self.load_v = np.zeros(n_v)
         self.count = np.zeros(n_v)
 
-    def _evaluate(self, v: int, candidates: IntArray) -> tuple[FloatArray, IntArray]:
+    def evaluate(self, v: int, candidates: IntArray) -> tuple[FloatArray, IntArray]:
         """Cheapest insertion cost and template row of each candidate parcel into route v."""
         lay = self.layout
         paired = not lay.loaded_at_start
@@ -113,7 +113,7 @@ class RegretInsertion:
         best_row = np.argmin(cost, axis=1)
         return cost[np.arange(n_c), best_row], best_row
 
-    def _insert(self, v: int, parcel: int, row: int) -> None:
+    def insert(self, v: int, parcel: int, row: int) -> None:
         lay = self.layout
         paired = not lay.loaded_at_start
         base = [int(lay.start_node[v]), *self.routes[v], int(lay.end_node[v])]
@@ -140,16 +140,16 @@ class RegretInsertion:
         n_p, n_v = lay.n_parcels, len(lay.start_node)
         unassigned = np.ones(n_p, dtype=bool)
         for parcel, vehicle in (pinned or {}).items():
-            cost, row = self._evaluate(vehicle, np.array([parcel], dtype=np.intp))
+            cost, row = self.evaluate(vehicle, np.array([parcel], dtype=np.intp))
             if np.isfinite(cost[0]):
-                self._insert(vehicle, parcel, int(row[0]))
+                self.insert(vehicle, parcel, int(row[0]))
                 unassigned[parcel] = False
         best = np.full((n_p, n_v), np.inf)
         best_row = np.zeros((n_p, n_v), dtype=np.intp)
         allowed_t = lay.allowed.T  # (P, V)
         for v in range(n_v):
             candidates = np.flatnonzero(allowed_t[:, v] & unassigned)
-            cost, row = self._evaluate(v, candidates)
+            cost, row = self.evaluate(v, candidates)
             best[candidates, v] = cost
             best_row[candidates, v] = row
         jitter = 1.0 + self.noise * self.rng.random(n_p) if self.noise > 0 else np.ones(n_p)
@@ -178,11 +178,11 @@ class RegretInsertion:
                 pick = int(np.argmax(key))
             parcel = int(live[pick])
             v = int(np.argmin(best[parcel]))
-            self._insert(v, parcel, int(best_row[parcel, v]))
+            self.insert(v, parcel, int(best_row[parcel, v]))
             unassigned[parcel] = False
             best[parcel, :] = np.inf
             candidates = np.flatnonzero(allowed_t[:, v] & unassigned)
-            cost, row = self._evaluate(v, candidates)
+            cost, row = self.evaluate(v, candidates)
             best[candidates, v] = cost
             best_row[candidates, v] = row
         return self.routes
