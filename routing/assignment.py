@@ -29,6 +29,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
 EPSILON = 1e-6
+MANDATORY_UNSERVED_COST = 1e9  # leaving out a parcel that must be served, in cost units
 FORBIDDEN = 1e18  # an option that cannot be taken (finite: the assignment solver needs numbers)
 
 
@@ -122,7 +123,7 @@ def total_cost(layout: Layout, routes: list[list[int]]) -> float:
         cost += _route_cost(layout, v, nodes)
         served[layout.node_parcel[nodes]] = True
     penalty = layout.penalty[~served]
-    return cost + float(np.where(np.isfinite(penalty), penalty, 1e12).sum())
+    return cost + float(np.where(np.isfinite(penalty), penalty, MANDATORY_UNSERVED_COST).sum())
 
 
 def reassign(

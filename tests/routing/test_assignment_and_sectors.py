@@ -143,3 +143,21 @@ def test_large_evenings_are_solved_by_sectors_and_beat_the_construction() -> Non
     constructed = check(problem, _solution(problem, layout, routes))
     assert report.served >= constructed.served
     assert report.cost < constructed.cost
+
+
+def test_a_proposal_between_rounds_is_never_lost() -> None:
+    """Whatever the later rounds find, the result is at least as good as what was proposed."""
+    from routing.solver import SolverOptions, _RoutingModel
+
+    problem = _single_stop_problem(3)
+    layout = build_layout(problem)
+    good = solve(problem, time_limit_s=1.0, seed=0)
+    proposal = [
+        [int(layout.dropoff_node[s.parcel]) for s in r.stops if s.kind is StopKind.DROPOFF]
+        for r in good.routes
+    ]
+    model = _RoutingModel(problem, layout)
+    start = [[] for _ in problem.vehicles]  # a poor start: nothing served
+    routes = model.search(start, 0.6, SolverOptions(), lambda routes: proposal)
+    assert total_cost(layout, routes) <= total_cost(layout, proposal) + 1e-9
+    assert check(problem, _solution(problem, layout, routes)).feasible
