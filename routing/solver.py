@@ -439,12 +439,6 @@ class _RoutingModel:
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
                 if assignment is None:
                     assignment = start
-            else:
-                # After a first search ReadAssignmentFromRoutes refuses any routes; this
-                # unchecked form still lets the search start from them.
-                start = routing.solver().Assignment()
-                if routing.RoutesToAssignment(start_routes, True, True, start):
-                    assignment = routing.SolveFromAssignmentWithParameters(start, params)
         if assignment is None and not params.use_iterated_local_search:
             assignment = routing.SolveWithParameters(params)
         if assignment is None:
