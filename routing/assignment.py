@@ -3,14 +3,15 @@
 A single-stop driver (room for one parcel, loaded at the store) carries a parcel on a route of its
 own: start → drop-off → home. Its cost and feasibility for each parcel do not depend on anything
 else, so choosing which parcels such drivers take, given the other routes, is an assignment
-problem — one OR-Tools' moves can only approach one or two parcels at a time (moving a parcel to
-a driver who already carries one needs a chain of moves that each look worse).
+problem, which OR-Tools' moves only approach one or two parcels at a time (moving a parcel to a
+driver who already carries one needs a chain of moves that each look worse).
 
 ``reassign`` prices every option of every parcel that some single-stop driver can take — each
 such driver, the other routes (its marginal cost there: the saving of removing it, or its cheapest
 feasible insertion), or unserved (its penalty) — and solves the assignment exactly
-(``scipy.optimize.linear_sum_assignment``). Marginal route costs are exact one parcel at a time,
-so the result is a proposal: the caller hands it to local search, which keeps it only if better.
+(``scipy.optimize.linear_sum_assignment``). Marginal route costs are exact one parcel at a time
+only, so the assignment is applied, the routes' real cost computed, and the result kept only when
+lower; the solver then hands it to the next round of local search.
 """
 
 from __future__ import annotations
