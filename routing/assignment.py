@@ -97,7 +97,8 @@ def _route_cost(layout: Layout, v: int, nodes: list[int]) -> float:
         return 0.0
     path = np.array([lay.start_node[v], *nodes, lay.end_node[v]], dtype=np.intp)
     cost = float(lay.cost_per_m[v] * lay.distance_m[path[:-1], path[1:]].sum())
-    cost += float(lay.compensation[v, lay.node_parcel[nodes]].sum())
+    delivered = [n for n in nodes if not lay.node_is_pickup[n]]  # each parcel once
+    cost += float(lay.compensation[v, lay.node_parcel[delivered]].sum())
     if lay.is_driver[v]:
         cost -= float(lay.cost_per_m[v] * lay.direct_m[v])  # the commute happens anyway
     else:
