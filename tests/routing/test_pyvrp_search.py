@@ -1,0 +1,157 @@
+"""PyVRP's search for pickup-and-delivery layouts: the translation keeps every rule, the costs
+agree with the checker, and the solver falls back to OR-Tools where PyVRP does not apply."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from routing import pyvrp_search
+from routing.checker import check
+from routing.layout import build_layout
+from routing.model import Parcel, Problem, Vehicle
+from routing.solver import SolverOptions, solve
+from routing.travel import EuclideanTravel
+from tests.routing.conftest import brute_force_optimum, driver, van
+
+
+def pickup_and_delivery_problem(seed: int, n_parcels: int = 4) -> Problem:
+    """Pickups and drop-offs scattered (not at the store), a van and two drivers going home,
+    windows, sizes, budgets, a compensation and an allowed list, so that every rule binds
+    somewhere."""
+    rng = np.random.default_rng(seed)
+    locations = rng.uniform(0, 10, (3 + 2 * n_parcels, 2))
+    vehicles: tuple[Vehicle, ...] = (
+        van("v0", 0, cost_per_m=1.5, fixed_cost=4.0, capacity_weight_kg=6.0, latest_end_s=60.0),
+        driver(
+            "d1",
+            0,
+            1,
+            budget_s=float(rng.uniform(6, 14)),
+            capacity_weight_kg=5.0,
+            max_parcels=2,
+            earliest_start_s=1.0,
+            latest_start_s=4.0,
+            compensation_per_parcel=1.0,
+        ),
+        driver(
+            "d2",
+            0,
+            2,
+            budget_s=float(rng.uniform(6, 14)),
+            capacity_weight_kg=8.0,
+            max_longest_side_cm=100.0,
+            allowed_parcels=frozenset({"p0", "p1", "p2"}),
+        ),
+    )
+    parcels = tuple(
+        Parcel(
+            id=f"p{j}",
+            pickup=3 + 2 * j,
+            dropoff=4 + 2 * j,
+            weight_kg=float(rng.uniform(1, 5)),
+            longest_side_cm=float(rng.uniform(50, 130)),
+            pickup_service_s=0.5,
+            delivery_earliest_s=float(rng.uniform(0, 10)),
+            delivery_latest_s=float(rng.uniform(15, 40)),
+            delivery_service_s=1.0,
+            penalty=float(rng.uniform(25, 45)),
+        )
+        for j in range(n_parcels)
+    )
+    return Problem(
+        locations=locations, vehicles=vehicles, parcels=parcels, travel=EuclideanTravel()
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_pyvrp_finds_the_enumerated_optimum_with_every_rule(seed: int) -> None:
+    problem = pickup_and_delivery_problem(seed)
+    optimum = brute_force_optimum(problem)
+    solution = solve(problem, time_limit_s=0.5, seed=seed)
+    assert solution.stats["pyvrp_iterations"] > 0  # PyVRP's result, not the fallback's
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(optimum, abs=1e-2)
+    assert solution.cost == pytest.approx(report.cost, abs=1e-6)
+
+
+def test_a_driver_pays_its_detour_not_its_drive_home() -> None:
+    # Home is 10 away; the parcel lies on the way (detour 0) — the driver should take it even
+    # though its whole route is 10 long and the van's round trip (8) is shorter than that.
+    locations = np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    problem = Problem(
+        locations=locations,
+        vehicles=(van("v", 0, cost_per_m=1.0), driver("d", 0, 1, budget_s=1.0)),
+        parcels=(Parcel(id="p", pickup=2, dropoff=3, penalty=100.0),),
+        travel=EuclideanTravel(),
+    )
+    solution = solve(problem, time_limit_s=0.3)
+    assert solution.stats["pyvrp_iterations"] > 0
+    assert solution.routes[1].parcels == (0,)
+    assert check(problem, solution).cost == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_parcel_no_vehicle_may_carry_is_left_out_before_pyvrp_sees_it() -> None:
+    problem = pickup_and_delivery_problem(5)
+    too_heavy = Parcel(id="heavy", pickup=3, dropoff=4, weight_kg=50.0, penalty=1.0)
+    problem = Problem(
+        locations=problem.locations,
+        vehicles=problem.vehicles,
+        parcels=(*problem.parcels, too_heavy),
+        travel=problem.travel,
+    )
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(layout, problem.locations[layout.node_location])
+    assert translation is not None
+    assert len(problem.parcels) - 1 not in translation.kept
+    solution = solve(problem, time_limit_s=0.3)
+    assert len(problem.parcels) - 1 in solution.unserved
+    assert check(problem, solution).feasible
+
+
+def test_identical_vans_share_one_vehicle_type() -> None:
+    problem = pickup_and_delivery_problem(6)
+    vans = tuple(van(f"v{k}", 0, cost_per_m=1.0, capacity_weight_kg=6.0) for k in range(4))
+    problem = Problem(
+        locations=problem.locations,
+        vehicles=vans + problem.vehicles[1:],
+        parcels=problem.parcels,
+        travel=problem.travel,
+    )
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(layout, problem.locations[layout.node_location])
+    assert translation is not None
+    assert translation.members[0] == [0, 1, 2, 3]
+    assert translation.data.num_vehicles == 6
+
+
+def test_too_large_a_translation_falls_back_to_or_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pyvrp_search, "MATRIX_BUDGET_BYTES", 1)
+    problem = pickup_and_delivery_problem(2)
+    solution = solve(problem, time_limit_s=0.5, seed=2)
+    assert "pyvrp_iterations" not in solution.stats
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+
+
+def test_a_solution_limit_keeps_the_reproducible_or_tools_search() -> None:
+    problem = pickup_and_delivery_problem(3)
+    options = SolverOptions(solution_limit=50)
+    first = solve(problem, time_limit_s=5.0, seed=1, options=options)
+    assert "pyvrp_iterations" not in first.stats
+    assert first.routes == solve(problem, time_limit_s=5.0, seed=1, options=options).routes
+
+
+def test_store_loaded_layouts_are_not_handed_to_pyvrp() -> None:
+    problem = Problem(
+        locations=np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 1.0]]),
+        vehicles=(driver("d", 0, 1, budget_s=5.0),),
+        parcels=(Parcel(id="p", pickup=0, dropoff=2, penalty=50.0),),
+        travel=EuclideanTravel(),
+    )
+    layout = build_layout(problem)
+    with pytest.raises(ValueError, match="pickup-and-delivery"):
+        pyvrp_search.routes(layout, problem.locations[layout.node_location], 0.1, 0)
+    assert "pyvrp_iterations" not in solve(problem, time_limit_s=0.2).stats
