@@ -1,35 +1,39 @@
-"""PyVRP's iterated local search for pickup-and-delivery layouts.
+"""PyVRP's iterated local search: the whole search for pickup-and-delivery layouts, and the
+last stretch of it for parcels loaded at the store.
 
-When parcels are picked up away from where the vehicles start (each parcel has its own pickup
-node), PyVRP's search (compiled, pickup-and-delivery "shipments" since 0.14) is far stronger than
-OR-Tools' in the same time: measured on Li & Lim 100 at 9 s per instance, 0.2 % mean gap to the
-distance references instead of 1.5 % with OR-Tools' iterated local search.
+PyVRP (compiled; pickup-and-delivery "shipments" since 0.14) is far stronger than OR-Tools' search
+in the same time once it has a good start: measured on Li & Lim 100 at 9 s per instance, 0.2 %
+mean gap to the distance references instead of 1.5 % with OR-Tools' iterated local search; on
+VRPOD, 7 s of our OR-Tools pipeline then 3 s of PyVRP from its result took eight 100-customer
+instances from 1.6 % to 0.7 %. From its own first solution, on store evenings, it does worse than
+our pipeline, hence the order.
 
 Translation (everything in integers, as PyVRP requires):
 
-- PyVRP locations are our layout's nodes, so every parcel has a pickup and a drop-off location of
-  its own and per-vehicle rules can live on the arcs into them.
-- One routing profile per distinct cost structure: a van pays ``cost_per_m`` × distance; a driver
-  pays ``cost_per_m`` × its detour, written on the arcs as d(i, j) + d(j, home) − d(i, home) so
-  that a route sums to its distance minus the direct drive (and an unused driver costs nothing);
-  a compensation is added to the arcs into the parcel's pickup; a parcel the vehicle may not carry
-  (size, allowed list, pin, pruning) gets arcs it can never afford.
+- PyVRP locations are our layout's nodes, so every parcel has a drop-off location of its own (and
+  a pickup one when it has a pickup node) and per-vehicle rules can live on the arcs into them.
+- One routing profile per distinct cost structure. A van pays ``cost_per_m`` × distance. A driver
+  pays ``cost_per_m`` × its detour: the arcs into its home carry d(i, home) − d(start, home), so a
+  route sums to its distance minus the direct drive and an unused driver costs nothing (those arcs
+  may be negative; PyVRP allows it) — drivers sharing a home must share a start, else a driver
+  gets a profile of its own. A compensation is added to the arcs into the parcel's first stop; a
+  parcel the vehicle may not carry for a reason PyVRP cannot see itself (size, allowed list, pin)
+  gets arcs it can never afford.
 - Identical vehicles become one vehicle type with that many vehicles.
-- Loads: grams, millilitres and a parcel count (``max_parcels``); durations in milliseconds of the
-  layout's time unit, rounded up, windows rounded inwards, so that a route PyVRP finds feasible is
-  feasible for the checker too. A detour budget is the route's ``shift_duration`` (direct drive +
-  budget; waiting counts, as in the checker).
-- Optional parcels are optional shipments with their penalty as prize; mandatory ones get the same
+- Loads: grams, millilitres and a parcel count (``max_parcels``); travel times rounded up, windows
+  rounded inwards, so that a route PyVRP finds feasible is feasible for the checker too. A detour
+  budget is the route's ``shift_duration`` (direct drive + budget; waiting counts, as in the
+  checker).
+- Optional parcels are optional visits with their penalty as prize; mandatory ones get the same
   overwhelming prize the OR-Tools model uses, so neither engine ever forces a parcel.
 
-``routes`` returns None when the translation would not fit in memory (one cost matrix per
-profile) or when PyVRP finds nothing feasible; the caller then uses the OR-Tools search.
+``translate`` returns None when the translation would not fit in memory (one cost matrix per
+profile), ``search`` when PyVRP finds nothing feasible; the caller keeps the OR-Tools result.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,9 +44,9 @@ from pyvrp.stop import MaxRuntime
 
 from routing.assignment import MANDATORY_UNSERVED_COST
 from routing.layout import Layout
+from routing.model import Problem
 
 LOAD_SCALE = 1000.0  # kg, litres -> grams, millilitres
-TIME_SCALE = 1000.0  # layout time unit -> thousandths
 MATRIX_BUDGET_BYTES = 256 * 2**20  # all profiles' distance and duration matrices together
 UNLIMITED = 2**40  # capacities and counts without a limit
 
@@ -53,7 +57,8 @@ IntMatrix = npt.NDArray[np.int64]
 class Translation:
     data: pyvrp.ProblemData
     members: list[list[int]]  # our vehicle indices per PyVRP vehicle type
-    kept: list[int]  # our parcel index per PyVRP shipment (parcels some vehicle may carry)
+    kept: list[int]  # our parcel index per PyVRP client or shipment (parcels someone may carry)
+    scale: float  # integer cost units per cost unit
 
 
 @dataclass(frozen=True)
@@ -62,44 +67,72 @@ class SearchResult:
     iterations: int
 
 
-def _cost_scale(layout: Layout) -> float:
-    """Integer cost units: thousandths for small (benchmark) coordinates, metres otherwise."""
+def _benchmark_units(layout: Layout) -> bool:
+    """Small coordinates (the benchmark sets) rather than metres and seconds."""
     finite = layout.distance_m[np.isfinite(layout.distance_m)]
-    top = float(finite.max()) if finite.size else 0.0
-    return 1000.0 if top < 1e4 else 1.0
+    return float(finite.max()) < 1e4 if finite.size else True
 
 
-def _profile_key(layout: Layout, v: int) -> tuple[object, ...]:
-    home = int(layout.end_node[v]) if layout.is_driver[v] and layout.cost_per_m[v] else -1
-    return (
-        float(layout.cost_per_m[v]),
-        home,
-        layout.compensation[v].tobytes(),
-        layout.allowed[v].tobytes(),
-    )
+def _restricted(problem: Problem) -> npt.NDArray[np.bool_]:
+    """(V, P): the vehicle may not carry the parcel for a reason PyVRP cannot see itself."""
+    side = np.array([p.longest_side_cm for p in problem.parcels], dtype=np.float64)
+    limit = np.array([v.max_longest_side_cm for v in problem.vehicles], dtype=np.float64)
+    restricted = side[None, :] > limit[:, None]
+    index = problem.parcel_index
+    for v, vehicle in enumerate(problem.vehicles):
+        if vehicle.allowed_parcels is not None:
+            mask = np.ones(len(index), dtype=bool)
+            mask[[index[i] for i in vehicle.allowed_parcels if i in index]] = False
+            restricted[v] |= mask
+    for parcel_id, vehicle_id in problem.pinned.items():
+        restricted[:, index[parcel_id]] = True
+        restricted[problem.vehicle_index[vehicle_id], index[parcel_id]] = False
+    return restricted
 
 
-def _cost_matrix(layout: Layout, v: int, scale: float, forbidden: float) -> IntMatrix:
+def _profiles(layout: Layout, restricted: npt.NDArray[np.bool_]) -> list[int]:
+    """The routing profile of each vehicle (see the module docstring)."""
+    keys: dict[tuple[object, ...], int] = {}
+    start_of_home: dict[tuple[object, ...], int] = {}
+    out: list[int] = []
+    for v in range(len(layout.start_node)):
+        key: tuple[object, ...] = (
+            bool(layout.is_driver[v]),
+            float(layout.cost_per_m[v]),
+            layout.compensation[v].tobytes(),
+            restricted[v].tobytes(),
+        )
+        if layout.is_driver[v]:
+            home, start = int(layout.end_node[v]), int(layout.start_node[v])
+            if start_of_home.setdefault((*key, home), start) != start:
+                key = (*key, v)  # the arcs into this home already charge another commute
+        out.append(keys.setdefault(key, len(keys)))
+    return out
+
+
+def _cost_matrix(
+    layout: Layout,
+    vehicles: list[int],
+    restricted: npt.NDArray[np.bool_],
+    scale: float,
+    forbidden: float,
+) -> IntMatrix:
+    """The cost matrix of the profile shared by ``vehicles``."""
+    v = vehicles[0]
     distance = np.where(np.isfinite(layout.distance_m), layout.distance_m, forbidden)
     cost = layout.cost_per_m[v] * distance
-    if layout.is_driver[v] and layout.cost_per_m[v]:
-        to_home = distance[:, layout.end_node[v]]
-        # Telescoping: a route start -> ... -> home sums to its distance minus the direct drive.
-        cost = layout.cost_per_m[v] * (distance + to_home[None, :] - to_home[:, None])
-        cost = np.maximum(cost, 0.0)
-    carried = layout.allowed[v]
-    pickups = layout.pickup_node
-    cost[:, pickups] += layout.compensation[v][None, :]
-    cost[:, pickups[~carried]] = forbidden
-    cost[:, layout.dropoff_node[~carried]] = forbidden
-    matrix = np.rint(np.minimum(cost * scale, forbidden * scale)).astype(np.int64)
+    if layout.is_driver[v]:
+        for k in vehicles:
+            # The commute happens anyway: charged back on the way into home.
+            home = layout.end_node[k]
+            cost[:, home] = layout.cost_per_m[k] * (distance[:, home] - layout.direct_m[k])
+    first = layout.dropoff_node if layout.loaded_at_start else layout.pickup_node
+    cost[:, first] += layout.compensation[v][None, :]
+    cost[:, first[restricted[v]]] = forbidden
+    cost[:, layout.dropoff_node[restricted[v]]] = forbidden
+    matrix = np.rint(np.clip(cost, -forbidden, forbidden) * scale).astype(np.int64)
     np.fill_diagonal(matrix, 0)
     return matrix
-
-
-def _time(value: float, offset: float, *, up: bool) -> int:
-    scaled = (value - offset) * TIME_SCALE
-    return int(math.ceil(scaled - 1e-6) if up else math.floor(scaled + 1e-6))
 
 
 def _load(value: float, *, up: bool) -> int:
@@ -109,22 +142,38 @@ def _load(value: float, *, up: bool) -> int:
     return int(math.ceil(scaled - 1e-9) if up else math.floor(scaled + 1e-9))
 
 
-def _offset(layout: Layout) -> float:
-    times = np.concatenate(
-        [
-            layout.earliest_start_s,
-            layout.latest_start_s,
-            layout.latest_end_s,
-            layout.node_earliest_s,
-            layout.node_latest_s,
-            [0.0],
-        ]
-    )
-    return float(times[np.isfinite(times)].min())
+@dataclass(frozen=True)
+class _Clock:
+    """Layout times -> PyVRP integers: thousandths of a benchmark unit, tenths of a second."""
+
+    offset: float
+    scale: float
+
+    @classmethod
+    def of(cls, layout: Layout) -> _Clock:
+        times = np.concatenate(
+            [
+                layout.earliest_start_s,
+                layout.latest_start_s,
+                layout.latest_end_s,
+                layout.node_earliest_s,
+                layout.node_latest_s,
+                [0.0],
+            ]
+        )
+        scale = 1000.0 if _benchmark_units(layout) else 10.0
+        return cls(offset=float(times[np.isfinite(times)].min()), scale=scale)
+
+    def at(self, value: float, *, up: bool) -> int:
+        scaled = (value - self.offset) * self.scale
+        return int(math.ceil(scaled - 1e-6) if up else math.floor(scaled + 1e-6))
+
+    def length(self, value: float, *, up: bool) -> int:
+        return self.at(value + self.offset, up=up)
 
 
 def _vehicle_types(
-    layout: Layout, profile_of: list[int], scale: float, offset: float
+    layout: Layout, profile_of: list[int], scale: float, clock: _Clock
 ) -> tuple[list[pyvrp.VehicleType], list[list[int]]]:
     """One PyVRP vehicle type per group of identical vehicles, and each group's members."""
     depot_nodes = sorted(set(layout.start_node.tolist()) | set(layout.end_node.tolist()))
@@ -147,13 +196,13 @@ def _vehicle_types(
             "profile": profile_of[v],
         }
         if math.isfinite(layout.earliest_start_s[v]):
-            settings["tw_early"] = _time(layout.earliest_start_s[v], offset, up=True)
+            settings["tw_early"] = clock.at(layout.earliest_start_s[v], up=True)
         if math.isfinite(layout.latest_start_s[v]):
-            settings["start_late"] = _time(layout.latest_start_s[v], offset, up=False)
+            settings["start_late"] = clock.at(layout.latest_start_s[v], up=False)
         if math.isfinite(layout.latest_end_s[v]):
-            settings["tw_late"] = _time(layout.latest_end_s[v], offset, up=False)
+            settings["tw_late"] = clock.at(layout.latest_end_s[v], up=False)
         if math.isfinite(layout.span_limit_s[v]):
-            settings["shift_duration"] = int(math.floor(layout.span_limit_s[v] * TIME_SCALE))
+            settings["shift_duration"] = clock.length(layout.span_limit_s[v], up=False)
         key = (*capacity, *sorted(settings.items()))
         if key not in types:
             types[key] = len(members)
@@ -168,87 +217,129 @@ def _vehicle_types(
     return vehicle_types, members
 
 
-def _shipment(layout: Layout, p: int, prize: float, offset: float) -> pyvrp.Shipment:
+def _stop(layout: Layout, node: int, prefix: str, clock: _Clock) -> dict[str, Any]:
+    stop: dict[str, Any] = {
+        f"{prefix}service_duration": clock.length(layout.node_service_s[node], up=True)
+    }
+    if math.isfinite(layout.node_earliest_s[node]):
+        stop[f"{prefix}tw_early"] = clock.at(layout.node_earliest_s[node], up=True)
+    if math.isfinite(layout.node_latest_s[node]):
+        stop[f"{prefix}tw_late"] = clock.at(layout.node_latest_s[node], up=False)
+    return stop
+
+
+def _visit(layout: Layout, p: int, prize: float, clock: _Clock) -> Any:
+    """The client (parcel loaded at the store) or shipment for parcel ``p``."""
     pick, drop = int(layout.pickup_node[p]), int(layout.dropoff_node[p])
-    window: dict[str, Any] = {}
-    for prefix, node in (("pickup", pick), ("delivery", drop)):
-        if math.isfinite(layout.node_earliest_s[node]):
-            window[f"{prefix}_tw_early"] = _time(layout.node_earliest_s[node], offset, up=True)
-        if math.isfinite(layout.node_latest_s[node]):
-            window[f"{prefix}_tw_late"] = _time(layout.node_latest_s[node], offset, up=False)
-        service = layout.node_service_s[node] * TIME_SCALE
-        window[f"{prefix}_service_duration"] = int(math.ceil(service - 1e-6))
+    first = drop if layout.loaded_at_start else pick
     amount = [
-        _load(layout.node_weight_kg[pick], up=True),
-        _load(layout.node_volume_l[pick], up=True),
+        _load(layout.node_weight_kg[first], up=True),
+        _load(layout.node_volume_l[first], up=True),
         1,
     ]
+    if layout.loaded_at_start:
+        return pyvrp.Client(
+            location=drop,
+            delivery=amount,
+            prize=int(round(prize)),
+            required=False,
+            **_stop(layout, drop, "", clock),
+        )
     return pyvrp.Shipment(
         pickup_location=pick,
         delivery_location=drop,
         amount=amount,
         prize=int(round(prize)),
         required=False,
-        **window,
+        **_stop(layout, pick, "pickup_", clock),
+        **_stop(layout, drop, "delivery_", clock),
     )
 
 
-def translate(layout: Layout, coordinates: npt.NDArray[np.float64]) -> Translation | None:
-    """PyVRP problem data for ``layout`` (``coordinates`` per node, for PyVRP's neighbour lists
-    only); None when its matrices would not fit in ``MATRIX_BUDGET_BYTES``."""
+def translate(problem: Problem, layout: Layout) -> Translation | None:
+    """PyVRP problem data for ``layout``; None when its matrices would not fit in
+    ``MATRIX_BUDGET_BYTES``."""
     n_v, n_nodes = len(layout.start_node), layout.n_nodes
-    scale = _cost_scale(layout)
-    keys: dict[tuple[object, ...], int] = {}
-    profile_of = [keys.setdefault(_profile_key(layout, v), len(keys)) for v in range(n_v)]
-    if 16 * n_nodes * n_nodes * len(keys) > MATRIX_BUDGET_BYTES:
+    restricted = _restricted(problem)
+    profile_of = _profiles(layout, restricted)
+    n_profiles = max(profile_of) + 1
+    if 16 * n_nodes * n_nodes * n_profiles > MATRIX_BUDGET_BYTES:
         return None
+    benchmark = _benchmark_units(layout)
+    scale = 1000.0 if benchmark else 1.0
     kept = [p for p in range(layout.n_parcels) if layout.allowed[:, p].any()]
     mandatory_prize = MANDATORY_UNSERVED_COST * scale
     prizes = [mandatory_prize if not math.isfinite(x) else x * scale for x in layout.penalty[kept]]
     forbidden = 10.0 * (max(prizes, default=1.0) + 1.0) / scale
-    matrices: dict[int, Any] = {}  # PyVRP's stubs want a 2-D int matrix type numpy lacks
-    for v in range(n_v):
-        if profile_of[v] not in matrices:
-            matrices[profile_of[v]] = _cost_matrix(layout, v, scale, forbidden)
+    matrices: list[Any] = [  # PyVRP's stubs want a 2-D int matrix type numpy lacks
+        _cost_matrix(
+            layout, [v for v in range(n_v) if profile_of[v] == k], restricted, scale, forbidden
+        )
+        for k in range(n_profiles)
+    ]
+    clock = _Clock.of(layout)
     durations = np.where(np.isfinite(layout.duration_s), layout.duration_s, forbidden)
-    duration: Any = np.ceil(durations * TIME_SCALE - 1e-6).astype(np.int64)
+    duration: Any = np.ceil(durations * clock.scale - 1e-6).astype(np.int64)
     np.fill_diagonal(duration, 0)
-    offset = _offset(layout)
-    vehicle_types, members = _vehicle_types(layout, profile_of, scale, offset)
-    xy = np.rint(coordinates * (1e5 if scale == 1.0 else 1000.0)).astype(np.int64)
+    vehicle_types, members = _vehicle_types(layout, profile_of, scale, clock)
+    coordinates = problem.locations[layout.node_location]
+    xy = np.rint(coordinates * (1000.0 if benchmark else 1e5)).astype(np.int64)
     depot_nodes = sorted(set(layout.start_node.tolist()) | set(layout.end_node.tolist()))
+    visits = [_visit(layout, p, prize, clock) for p, prize in zip(kept, prizes, strict=True)]
     data = pyvrp.ProblemData(
         locations=[pyvrp.Location(x=int(x), y=int(y)) for x, y in xy],
-        clients=[],
+        clients=visits if layout.loaded_at_start else [],
         depots=[pyvrp.Depot(location=int(node)) for node in depot_nodes],
         vehicle_types=vehicle_types,
-        distance_matrices=[matrices[k] for k in range(len(keys))],
-        duration_matrices=[duration] * len(keys),
-        shipments=[
-            _shipment(layout, p, prize, offset) for p, prize in zip(kept, prizes, strict=True)
-        ],
+        distance_matrices=matrices,
+        duration_matrices=[duration] * n_profiles,
+        shipments=[] if layout.loaded_at_start else visits,
     )
-    return Translation(data=data, members=members, kept=kept)
+    return Translation(data=data, members=members, kept=kept, scale=scale)
 
 
-def routes(
-    layout: Layout, coordinates: npt.NDArray[np.float64], time_limit_s: float, seed: int
+def _start(translation: Translation, layout: Layout, initial: list[list[int]]) -> pyvrp.Solution:
+    type_of = {v: t for t, group in enumerate(translation.members) for v in group}
+    position = {p: i for i, p in enumerate(translation.kept)}
+    routes = []
+    for v, nodes in enumerate(initial):
+        if not nodes:
+            continue
+        activities = []
+        for node in nodes:
+            index = position[int(layout.node_parcel[node])]
+            if layout.loaded_at_start:
+                kind = pyvrp.ActivityType.CLIENT
+            elif layout.node_is_pickup[node]:
+                kind = pyvrp.ActivityType.PICKUP
+            else:
+                kind = pyvrp.ActivityType.DELIVERY
+            activities.append(pyvrp.Activity(kind, index))
+        routes.append(pyvrp.Route(translation.data, activities, type_of[v]))
+    return pyvrp.Solution(translation.data, routes)
+
+
+def search(
+    translation: Translation,
+    layout: Layout,
+    time_limit_s: float,
+    seed: int,
+    initial: list[list[int]] | None = None,
 ) -> SearchResult | None:
-    """PyVRP's best routes (layout nodes per vehicle) within ``time_limit_s``; None when the
-    layout does not translate or nothing feasible was found. Pickup-and-delivery layouts only."""
-    if layout.loaded_at_start:
-        raise ValueError("PyVRP's search is used for pickup-and-delivery layouts only")
-    started = time.perf_counter()
-    translation = translate(layout, coordinates)
-    if translation is None:
-        return None
+    """PyVRP's best routes (layout nodes per vehicle) within ``time_limit_s``, from ``initial``
+    (layout nodes per vehicle) when given; None when it found nothing feasible."""
     members, kept = translation.members, translation.kept
     n_v = len(layout.start_node)
     if not kept:
         return SearchResult(routes=[[] for _ in range(n_v)], iterations=0)
-    left = max(0.01, time_limit_s - (time.perf_counter() - started))
+    start = None if initial is None else _start(translation, layout, initial)
     result = pyvrp.solve(
-        translation.data, stop=MaxRuntime(left), seed=seed, collect_stats=False, display=False
+        translation.data,
+        stop=MaxRuntime(max(0.01, time_limit_s)),
+        seed=seed,
+        collect_stats=False,
+        display=False,
+        initial_solution=start,
     )
     best = result.best
     if not best.is_feasible():
@@ -260,8 +351,8 @@ def routes(
         v = members[kind][used[kind]]
         used[kind] += 1
         for activity in route.schedule():
-            if activity.is_pickup():
-                out[v].append(int(layout.pickup_node[kept[activity.idx]]))
-            elif activity.is_delivery():
+            if activity.is_client() or activity.is_delivery():
                 out[v].append(int(layout.dropoff_node[kept[activity.idx]]))
+            elif activity.is_pickup():
+                out[v].append(int(layout.pickup_node[kept[activity.idx]]))
     return SearchResult(routes=out, iterations=int(result.num_iterations))

@@ -3,16 +3,19 @@ agree with the checker, and the solver falls back to OR-Tools where PyVRP does n
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from routing import pyvrp_search
+from routing.assignment import total_cost
 from routing.checker import check
 from routing.layout import build_layout
 from routing.model import Parcel, Problem, Vehicle
-from routing.solver import SolverOptions, solve
+from routing.solver import SolverOptions, _to_solution, solve
 from routing.travel import EuclideanTravel
-from tests.routing.conftest import brute_force_optimum, driver, van
+from tests.routing.conftest import brute_force_optimum, driver, random_store_problem, van
 
 
 def pickup_and_delivery_problem(seed: int, n_parcels: int = 4) -> Problem:
@@ -101,8 +104,7 @@ def test_a_parcel_no_vehicle_may_carry_is_left_out_before_pyvrp_sees_it() -> Non
         parcels=(*problem.parcels, too_heavy),
         travel=problem.travel,
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(layout, problem.locations[layout.node_location])
+    translation = pyvrp_search.translate(problem, build_layout(problem))
     assert translation is not None
     assert len(problem.parcels) - 1 not in translation.kept
     solution = solve(problem, time_limit_s=0.3)
@@ -119,8 +121,7 @@ def test_identical_vans_share_one_vehicle_type() -> None:
         parcels=problem.parcels,
         travel=problem.travel,
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(layout, problem.locations[layout.node_location])
+    translation = pyvrp_search.translate(problem, build_layout(problem))
     assert translation is not None
     assert translation.members[0] == [0, 1, 2, 3]
     assert translation.data.num_vehicles == 6
@@ -144,14 +145,55 @@ def test_a_solution_limit_keeps_the_reproducible_or_tools_search() -> None:
     assert first.routes == solve(problem, time_limit_s=5.0, seed=1, options=options).routes
 
 
-def test_store_loaded_layouts_are_not_handed_to_pyvrp() -> None:
+def test_drivers_sharing_a_home_but_not_a_start_get_profiles_of_their_own() -> None:
+    # Both drivers live at location 2 but leave from different places, so the arcs into that
+    # home cannot charge back one commute for both.
+    locations = np.array([[0.0, 0.0], [0.0, 8.0], [10.0, 0.0], [5.0, 1.0], [9.0, 1.0], [3.0, 6.0]])
     problem = Problem(
-        locations=np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 1.0]]),
-        vehicles=(driver("d", 0, 1, budget_s=5.0),),
-        parcels=(Parcel(id="p", pickup=0, dropoff=2, penalty=50.0),),
+        locations=locations,
+        vehicles=(driver("a", 0, 2, budget_s=6.0), driver("b", 1, 2, budget_s=6.0)),
+        parcels=(
+            Parcel(id="p", pickup=3, dropoff=4, penalty=30.0),
+            Parcel(id="q", pickup=5, dropoff=3, penalty=30.0),
+        ),
         travel=EuclideanTravel(),
     )
     layout = build_layout(problem)
-    with pytest.raises(ValueError, match="pickup-and-delivery"):
-        pyvrp_search.routes(layout, problem.locations[layout.node_location], 0.1, 0)
-    assert "pyvrp_iterations" not in solve(problem, time_limit_s=0.2).stats
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    assert translation.data.num_profiles == 2
+    solution = solve(problem, time_limit_s=0.3)
+    assert solution.stats["pyvrp_iterations"] > 0
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_store_evenings_end_with_pyvrp_from_our_solution(seed: int) -> None:
+    problem = random_store_problem(seed, 3, 4)
+    solution = solve(problem, time_limit_s=1.0, seed=seed)
+    assert solution.stats["pyvrp_iterations"] > 0
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+    assert solution.cost == pytest.approx(report.cost, abs=1e-2)  # OR-Tools' rounding if kept
+
+
+def test_pyvrp_improves_a_poor_start_and_keeps_every_rule() -> None:
+    # Everyone served by whoever the construction put first, in a bad order: PyVRP must find a
+    # cheaper solution that the checker still accepts.
+    problem = random_store_problem(7, 6, 12)
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    found = pyvrp_search.search(translation, layout, 1.0, seed=1, initial=None)
+    assert found is not None
+    routes = [[int(n) for n in nodes] for nodes in found.routes]
+    worse = [list(reversed(nodes)) for nodes in routes]
+    again = pyvrp_search.search(translation, layout, 1.0, seed=1, initial=worse)
+    assert again is not None
+    assert total_cost(layout, again.routes) <= total_cost(layout, routes) + 1e-6
+    solution = _to_solution(problem, layout, again.routes, math.nan, {})
+    report = check(problem, solution)
+    assert report.feasible, report.violations
