@@ -34,12 +34,14 @@ profile), ``search`` when PyVRP finds nothing feasible; the caller keeps the OR-
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 from routing.assignment import MANDATORY_UNSERVED_COST
@@ -333,14 +335,18 @@ def search(
     if not kept:
         return SearchResult(routes=[[] for _ in range(n_v)], iterations=0)
     start = None if initial is None else _start(translation, layout, initial)
-    result = pyvrp.solve(
-        translation.data,
-        stop=MaxRuntime(max(0.01, time_limit_s)),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=start,
-    )
+    with warnings.catch_warnings():
+        # PyVRP warns when its infeasibility penalties reach their cap, which tight evenings
+        # (every driver's budget nearly used) do by nature; the result is checked either way.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(
+            translation.data,
+            stop=MaxRuntime(max(0.01, time_limit_s)),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=start,
+        )
     best = result.best
     if not best.is_feasible():
         return None

@@ -2,11 +2,12 @@
 
 Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solution with our own
 regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve
-it until the time limit — re-assigning single-stop drivers exactly in between
-(``routing.assignment``), sector by sector for large evenings (``routing.decompose``). With
-separate pickup nodes and a time limit, PyVRP's search (``routing.pyvrp_search``) instead, and
-OR-Tools' iterated local search where that does not apply. Costs, times and loads are
-scaled to integers (OR-Tools works in int64); times and loads are rounded the safe way (travel
+it — re-assigning single-stop drivers exactly in between (``routing.assignment``), sector by
+sector for large evenings (``routing.decompose``) — and, when the search runs against the clock,
+hand the result to PyVRP's search (``routing.pyvrp_search``) for the second half of the time.
+With separate pickup nodes and a time limit, PyVRP's search does it all, and OR-Tools' iterated
+local search where that does not apply. A ``solution_limit`` keeps everything in OR-Tools, where
+it replays exactly. Costs, times and loads are scaled to integers (OR-Tools works in int64); times and loads are rounded the safe way (travel
 up, limits down) so that whatever OR-Tools accepts the checker accepts too.
 """
 
@@ -50,9 +51,10 @@ ROUND_SHARES = (0.7, 0.3)  # of the time, with single-stop drivers re-assigned b
 # Measured on 12 VRPOD instances at the benchmark time limits: 2.4 % mean gap at 0.5, 3.3 % at
 # 0.1; 0.03 and 1.0 were worse.
 GLS_LAMBDA_LOADED = 0.5
-# Share of the time PyVRP's search gets at the end for parcels loaded at the store (measured on
-# VRPOD: 7 s of OR-Tools then 3 s of PyVRP far better than either alone).
-POLISH_SHARE = 0.3
+# Share of the time PyVRP's search gets at the end for parcels loaded at the store. Measured on
+# 12 VRPOD instances (100 customers, 10 s): 2.2 % mean gap at 0.3, 2.0 % at 0.5, 1.7 % at 0.7,
+# 3.0 % at 0.9; on the 200-driver synthetic evening 0.7 served one parcel fewer than 0.5.
+POLISH_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,8 @@ def _polish(
 ) -> list[list[int]]:
     """PyVRP's search from ``routes`` until the time limit; its result when the checker accepts
     it and it costs less, ``routes`` otherwise."""
-    left = time_limit_s - (time.perf_counter() - started) - 0.05
+    # Keep back 2 % for translating back and checking (a 1,000-parcel evening needs ~0.1 s).
+    left = 0.98 * (time_limit_s - (time.perf_counter() - started)) - 0.05
     if translation is None or left <= 0.05:
         return routes
     found = pyvrp_search.search(translation, layout, left, seed, initial=routes)
