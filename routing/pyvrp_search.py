@@ -24,16 +24,23 @@ Translation (everything in integers, as PyVRP requires):
   rounded inwards, so that a route PyVRP finds feasible is feasible for the checker too. A detour
   budget is the route's ``shift_duration`` (direct drive + budget; waiting counts, as in the
   checker).
-- Optional parcels are optional visits with their penalty as prize; mandatory ones get the same
-  overwhelming prize the OR-Tools model uses, so neither engine ever forces a parcel.
+- Optional parcels are optional visits with their penalty as prize, and PyVRP's cap on its
+  penalties is raised above the largest prize (else an overfull route could look cheaper than a
+  parcel left out); mandatory and pinned parcels are required visits.
+- A driver or van without an earliest departure leaves no earlier than the checker lets it
+  (``min(0, latest_start_s)``); drivers never pay a fixed cost.
 
 ``translate`` returns None when the translation would not fit in memory (one cost matrix per
-profile), ``search`` when PyVRP finds nothing feasible; the caller keeps the OR-Tools result.
+profile — vehicles whose size limits or allowed lists differ need one each), when a parcel limit
+could bind with separate pickups (PyVRP limits what is on board, our rule what is delivered), or
+when PyVRP refuses the data; ``search`` returns None when PyVRP finds nothing feasible (e.g. a
+mandatory parcel it cannot place). The caller then keeps or runs the OR-Tools search.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +48,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyvrp
+from pyvrp import PenaltyParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
 
-from routing.assignment import MANDATORY_UNSERVED_COST
 from routing.layout import Layout
 from routing.model import Problem
 
@@ -60,7 +66,7 @@ class Translation:
     data: pyvrp.ProblemData
     members: list[list[int]]  # our vehicle indices per PyVRP vehicle type
     kept: list[int]  # our parcel index per PyVRP client or shipment (parcels someone may carry)
-    scale: float  # integer cost units per cost unit
+    max_penalty: float  # PyVRP's cap on its penalty per unit of violation
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,24 @@ class _Clock:
         return self.at(value + self.offset, up=up)
 
 
+def _shift(layout: Layout, v: int, clock: _Clock) -> dict[str, int]:
+    """Departure window and latest arrival; rounded inwards, then kept in order (a window
+    shorter than one tick would otherwise come out reversed — the checker has the last word)."""
+    early = layout.earliest_start_s[v]
+    if not math.isfinite(early):
+        early = min(0.0, layout.latest_start_s[v])  # where the checker starts such a vehicle
+    shift: dict[str, int] = {}
+    if math.isfinite(early):
+        shift["tw_early"] = clock.at(early, up=True)
+    floor = shift.get("tw_early", 0)
+    if math.isfinite(layout.latest_end_s[v]):
+        shift["tw_late"] = max(floor, clock.at(layout.latest_end_s[v], up=False))
+    if math.isfinite(layout.latest_start_s[v]):
+        late = max(floor, clock.at(layout.latest_start_s[v], up=False))
+        shift["start_late"] = min(late, shift.get("tw_late", late))
+    return shift
+
+
 def _vehicle_types(
     layout: Layout, profile_of: list[int], scale: float, clock: _Clock
 ) -> tuple[list[pyvrp.VehicleType], list[list[int]]]:
@@ -194,15 +218,10 @@ def _vehicle_types(
         settings: dict[str, Any] = {
             "start_depot": depot_index[int(layout.start_node[v])],
             "end_depot": depot_index[int(layout.end_node[v])],
-            "fixed_cost": int(round(layout.fixed_cost[v] * scale)),
+            "fixed_cost": 0 if layout.is_driver[v] else int(round(layout.fixed_cost[v] * scale)),
             "profile": profile_of[v],
+            **_shift(layout, v, clock),
         }
-        if math.isfinite(layout.earliest_start_s[v]):
-            settings["tw_early"] = clock.at(layout.earliest_start_s[v], up=True)
-        if math.isfinite(layout.latest_start_s[v]):
-            settings["start_late"] = clock.at(layout.latest_start_s[v], up=False)
-        if math.isfinite(layout.latest_end_s[v]):
-            settings["tw_late"] = clock.at(layout.latest_end_s[v], up=False)
         if math.isfinite(layout.span_limit_s[v]):
             settings["shift_duration"] = clock.length(layout.span_limit_s[v], up=False)
         key = (*capacity, *sorted(settings.items()))
@@ -226,12 +245,14 @@ def _stop(layout: Layout, node: int, prefix: str, clock: _Clock) -> dict[str, An
     if math.isfinite(layout.node_earliest_s[node]):
         stop[f"{prefix}tw_early"] = clock.at(layout.node_earliest_s[node], up=True)
     if math.isfinite(layout.node_latest_s[node]):
-        stop[f"{prefix}tw_late"] = clock.at(layout.node_latest_s[node], up=False)
+        late = clock.at(layout.node_latest_s[node], up=False)
+        stop[f"{prefix}tw_late"] = max(late, stop.get(f"{prefix}tw_early", late))
     return stop
 
 
-def _visit(layout: Layout, p: int, prize: float, clock: _Clock) -> Any:
-    """The client (parcel loaded at the store) or shipment for parcel ``p``."""
+def _visit(layout: Layout, p: int, prize: float | None, clock: _Clock) -> Any:
+    """The client (parcel loaded at the store) or shipment for parcel ``p``; a parcel without a
+    prize must be served."""
     pick, drop = int(layout.pickup_node[p]), int(layout.dropoff_node[p])
     first = drop if layout.loaded_at_start else pick
     amount = [
@@ -243,16 +264,16 @@ def _visit(layout: Layout, p: int, prize: float, clock: _Clock) -> Any:
         return pyvrp.Client(
             location=drop,
             delivery=amount,
-            prize=int(round(prize)),
-            required=False,
+            prize=0 if prize is None else int(round(prize)),
+            required=prize is None,
             **_stop(layout, drop, "", clock),
         )
     return pyvrp.Shipment(
         pickup_location=pick,
         delivery_location=drop,
         amount=amount,
-        prize=int(round(prize)),
-        required=False,
+        prize=0 if prize is None else int(round(prize)),
+        required=prize is None,
         **_stop(layout, pick, "pickup_", clock),
         **_stop(layout, drop, "delivery_", clock),
     )
@@ -260,8 +281,13 @@ def _visit(layout: Layout, p: int, prize: float, clock: _Clock) -> Any:
 
 def translate(problem: Problem, layout: Layout) -> Translation | None:
     """PyVRP problem data for ``layout``; None when its matrices would not fit in
-    ``MATRIX_BUDGET_BYTES``."""
+    ``MATRIX_BUDGET_BYTES``, when a parcel limit could bind with separate pickups (PyVRP counts
+    what is on board, the rule counts what the route delivers), or when PyVRP refuses the data."""
     n_v, n_nodes = len(layout.start_node), layout.n_nodes
+    if not layout.loaded_at_start:
+        reachable = layout.allowed.sum(axis=1)
+        if np.any(layout.max_parcels < reachable):
+            return None
     restricted = _restricted(problem)
     profile_of = _profiles(layout, restricted)
     n_profiles = max(profile_of) + 1
@@ -270,9 +296,14 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
     benchmark = _benchmark_units(layout)
     scale = 1000.0 if benchmark else 1.0
     kept = [p for p in range(layout.n_parcels) if layout.allowed[:, p].any()]
-    mandatory_prize = MANDATORY_UNSERVED_COST * scale
-    prizes = [mandatory_prize if not math.isfinite(x) else x * scale for x in layout.penalty[kept]]
-    forbidden = 10.0 * (max(prizes, default=1.0) + 1.0) / scale
+    prizes = [x * scale if math.isfinite(x) else None for x in layout.penalty[kept]]
+    top_prize = max((x for x in prizes if x is not None), default=0.0)
+    # An arc no route can afford: dearer than any prize and than any route made of real arcs.
+    finite = layout.distance_m[np.isfinite(layout.distance_m)]
+    longest = float(finite.max()) if finite.size else 0.0
+    route_bound = n_nodes * longest * float(layout.cost_per_m.max(initial=0.0))
+    route_bound += float(layout.compensation.max(initial=0.0)) * layout.n_parcels
+    forbidden = 10.0 * (top_prize / scale + route_bound + 1.0)
     matrices: list[Any] = [  # PyVRP's stubs want a 2-D int matrix type numpy lacks
         _cost_matrix(
             layout, [v for v in range(n_v) if profile_of[v] == k], restricted, scale, forbidden
@@ -288,16 +319,24 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
     xy = np.rint(coordinates * (1000.0 if benchmark else 1e5)).astype(np.int64)
     depot_nodes = sorted(set(layout.start_node.tolist()) | set(layout.end_node.tolist()))
     visits = [_visit(layout, p, prize, clock) for p, prize in zip(kept, prizes, strict=True)]
-    data = pyvrp.ProblemData(
-        locations=[pyvrp.Location(x=int(x), y=int(y)) for x, y in xy],
-        clients=visits if layout.loaded_at_start else [],
-        depots=[pyvrp.Depot(location=int(node)) for node in depot_nodes],
-        vehicle_types=vehicle_types,
-        distance_matrices=matrices,
-        duration_matrices=[duration] * n_profiles,
-        shipments=[] if layout.loaded_at_start else visits,
-    )
-    return Translation(data=data, members=members, kept=kept, scale=scale)
+    try:
+        data = pyvrp.ProblemData(
+            locations=[pyvrp.Location(x=int(x), y=int(y)) for x, y in xy],
+            clients=visits if layout.loaded_at_start else [],
+            depots=[pyvrp.Depot(location=int(node)) for node in depot_nodes],
+            vehicle_types=vehicle_types,
+            distance_matrices=matrices,
+            duration_matrices=[duration] * n_profiles,
+            shipments=[] if layout.loaded_at_start else visits,
+        )
+    except ValueError:
+        # PyVRP checks its data more strictly than our model does; whatever it refuses, the
+        # OR-Tools search handles.
+        return None
+    # PyVRP caps its penalty per unit of violation (100,000 by default): below a prize, an
+    # overfull route would look cheaper than leaving a parcel out.
+    max_penalty = max(100_000.0, 2.0 * top_prize)
+    return Translation(data=data, members=members, kept=kept, max_penalty=max_penalty)
 
 
 def _start(translation: Translation, layout: Layout, initial: list[list[int]]) -> pyvrp.Solution:
@@ -321,6 +360,17 @@ def _start(translation: Translation, layout: Layout, initial: list[list[int]]) -
     return pyvrp.Solution(translation.data, routes)
 
 
+class _Deadline:
+    """PyVRP's stopping criterion on the wall clock from the caller's start (its own
+    ``MaxRuntime`` starts counting only after the neighbour lists and a first local search)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, best_cost: float) -> bool:
+        return time.perf_counter() >= self.deadline
+
+
 def search(
     translation: Translation,
     layout: Layout,
@@ -341,10 +391,11 @@ def search(
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = pyvrp.solve(
             translation.data,
-            stop=MaxRuntime(max(0.01, time_limit_s)),
+            stop=_Deadline(time.perf_counter() + time_limit_s),
             seed=seed,
             collect_stats=False,
             display=False,
+            params=SolveParams(penalty=PenaltyParams(max_penalty=translation.max_penalty)),
             initial_solution=start,
         )
     best = result.best

@@ -1,14 +1,14 @@
 """The batch optimiser: the one place where the OR-Tools routing model is built.
 
 Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solution with our own
-regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve
-it — re-assigning single-stop drivers exactly in between (``routing.assignment``), sector by
-sector for large evenings (``routing.decompose``) — and, when the search runs against the clock,
-hand the result to PyVRP's search (``routing.pyvrp_search``) for the second half of the time.
-With separate pickup nodes and a time limit, PyVRP's search does it all, and OR-Tools' iterated
-local search where that does not apply. A ``solution_limit`` keeps everything in OR-Tools, where
-it replays exactly. Costs, times and loads are scaled to integers (OR-Tools works in int64); times and loads are rounded the safe way (travel
-up, limits down) so that whatever OR-Tools accepts the checker accepts too.
+regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve it
+— re-assigning single-stop drivers exactly in between (``routing.assignment``), sector by sector for
+large evenings (``routing.decompose``) — and, when the search runs against the clock, hand the
+result to PyVRP's search (``routing.pyvrp_search``) for the second half of the time. With separate
+pickup nodes and a time limit, PyVRP's search does it all, and OR-Tools' iterated local search where
+that does not apply. A ``solution_limit`` keeps everything in OR-Tools, where it replays exactly.
+Costs, times and loads are scaled to integers (OR-Tools works in int64); times and loads are rounded
+the safe way (travel up, limits down) so that whatever OR-Tools accepts the checker accepts too.
 """
 
 from __future__ import annotations
@@ -137,17 +137,19 @@ def solve(
         left = time_limit_s - (time.perf_counter() - started) - 0.05
         found = pyvrp_search.search(translation, layout, max(0.05, left), seed)
         if found is not None:
-            stats.update(
-                construction_s=constructed_s,
-                total_s=time.perf_counter() - started,
-                pyvrp_iterations=float(found.iterations),
-            )
+            accepted = {
+                **stats,
+                "construction_s": constructed_s,
+                "total_s": time.perf_counter() - started,
+                "pyvrp_iterations": float(found.iterations),
+            }
             cost = total_cost(layout, found.routes)
-            solution = _to_solution(problem, layout, found.routes, cost, stats)
+            solution = _to_solution(problem, layout, found.routes, cost, accepted)
             # Integer rounding is done the safe way, but the checker has the last word: if it
             # disagreed, the OR-Tools search below runs instead.
             if check(problem, solution).feasible:
                 return solution
+        stats["pyvrp_rejected"] = 1.0
     # Parcels loaded at the store: our pipeline first, PyVRP from its result for the last part.
     polish_s = 0.0
     if translation is not None and layout.loaded_at_start:

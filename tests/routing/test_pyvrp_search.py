@@ -32,7 +32,7 @@ def pickup_and_delivery_problem(seed: int, n_parcels: int = 4) -> Problem:
             1,
             budget_s=float(rng.uniform(6, 14)),
             capacity_weight_kg=5.0,
-            max_parcels=2,
+            max_parcels=n_parcels,  # a binding limit sends the layout to OR-Tools (test below)
             earliest_start_s=1.0,
             latest_start_s=4.0,
             compensation_per_parcel=1.0,
@@ -127,6 +127,25 @@ def test_identical_vans_share_one_vehicle_type() -> None:
     assert translation.data.num_vehicles == 6
 
 
+def test_a_binding_parcel_limit_with_separate_pickups_stays_with_or_tools() -> None:
+    # PyVRP limits what is on board at once; the rule limits what the route delivers.
+    problem = pickup_and_delivery_problem(4)
+    limited = driver("d1", 0, 1, budget_s=40.0, capacity_weight_kg=50.0, max_parcels=1)
+    problem = Problem(
+        locations=problem.locations,
+        vehicles=(limited,),
+        parcels=problem.parcels,
+        travel=problem.travel,
+    )
+    assert pyvrp_search.translate(problem, build_layout(problem)) is None
+    solution = solve(problem, time_limit_s=0.5)
+    assert "pyvrp_iterations" not in solution.stats
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.served <= 1
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+
+
 def test_too_large_a_translation_falls_back_to_or_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pyvrp_search, "MATRIX_BUDGET_BYTES", 1)
     problem = pickup_and_delivery_problem(2)
@@ -197,3 +216,105 @@ def test_pyvrp_improves_a_poor_start_and_keeps_every_rule() -> None:
     solution = _to_solution(problem, layout, again.routes, math.nan, {})
     report = check(problem, solution)
     assert report.feasible, report.violations
+
+
+@pytest.mark.parametrize(
+    ("vehicle", "parcel"),
+    [
+        # A departure window reaching past the end of the shift (our model allows it).
+        (
+            van("v", 0, earliest_start_s=0.0, latest_start_s=100.0, latest_end_s=50.0),
+            Parcel(id="p", pickup=0, dropoff=2, penalty=100.0),
+        ),
+        # A fixed departure and a delivery instant between two clock ticks.
+        (
+            driver("d", 0, 1, budget_s=10.0, earliest_start_s=1.2345, latest_start_s=1.2345),
+            Parcel(id="p", pickup=0, dropoff=2, penalty=100.0),
+        ),
+        (
+            driver("d", 0, 1, budget_s=10.0),
+            Parcel(
+                id="p",
+                pickup=0,
+                dropoff=2,
+                delivery_earliest_s=5.0005,
+                delivery_latest_s=5.0005,
+                penalty=100.0,
+            ),
+        ),
+    ],
+)
+def test_windows_that_rounding_could_reverse_are_solved(vehicle: Vehicle, parcel: Parcel) -> None:
+    problem = Problem(
+        locations=np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 1.0]]),
+        vehicles=(vehicle,),
+        parcels=(parcel,),
+        travel=EuclideanTravel(),
+    )
+    solution = solve(problem, time_limit_s=0.3)
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+
+
+def test_a_driver_never_pays_a_fixed_cost() -> None:
+    problem = Problem(
+        locations=np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 0.0], [4.0, 0.0]]),
+        vehicles=(driver("d", 0, 1, budget_s=1.0, fixed_cost=100.0),),
+        parcels=(Parcel(id="p", pickup=2, dropoff=3, penalty=50.0),),
+        travel=EuclideanTravel(),
+    )
+    solution = solve(problem, time_limit_s=0.3)
+    assert solution.stats["pyvrp_iterations"] > 0
+    assert check(problem, solution).cost == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_vehicle_without_earliest_departure_leaves_when_the_checker_says() -> None:
+    # Times before 0 exist (a window already open); a driver without an earliest departure
+    # leaves at 0 for the checker, too late for this parcel, so only the van can take it.
+    problem = Problem(
+        locations=np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 0.0]]),
+        vehicles=(
+            driver("d", 0, 1, budget_s=5.0),
+            van("v", 0, earliest_start_s=-6.0, fixed_cost=50.0),
+        ),
+        parcels=(
+            Parcel(
+                id="p",
+                pickup=0,
+                dropoff=2,
+                delivery_earliest_s=-6.0,
+                delivery_latest_s=1.0,
+                penalty=100.0,
+            ),
+        ),
+        travel=EuclideanTravel(),
+    )
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    found = pyvrp_search.search(translation, layout, 0.3, seed=0)
+    assert found is not None
+    assert found.routes == [[], [int(layout.dropoff_node[0])]]
+
+
+def test_prizes_above_pyvrp_default_penalty_cap_still_give_a_feasible_result() -> None:
+    # Three drivers with room for one parcel each, ten parcels worth 200 (×1000 as integers,
+    # above PyVRP's default cap of 100,000 per unit of violation): an overfull route must
+    # never look cheaper than leaving a parcel out.
+    rng = np.random.default_rng(0)
+    locations = np.vstack([[[0.0, 0.0]], rng.uniform(-10, 10, (3, 2)), rng.uniform(-3, 3, (10, 2))])
+    problem = Problem(
+        locations=locations,
+        vehicles=tuple(driver(f"d{k}", 0, 1 + k, max_parcels=1) for k in range(3)),
+        parcels=tuple(
+            Parcel(id=f"p{j}", pickup=0, dropoff=4 + j, penalty=200.0) for j in range(10)
+        ),
+        travel=EuclideanTravel(),
+    )
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    found = pyvrp_search.search(translation, layout, 1.0, seed=0)
+    assert found is not None
+    assert sum(len(nodes) for nodes in found.routes) == 3
