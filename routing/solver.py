@@ -63,11 +63,12 @@ class SolverOptions:
     makes the result independent of machine speed (and so reproducible) when the time limit is
     not reached first. ``use_construction`` hands our regret insertion to OR-Tools as its first
     solution when parcels are loaded at the store; otherwise ``first_solution`` (an OR-Tools
-    strategy) builds it. ``pyvrp`` hands pickup-and-delivery layouts to PyVRP's search
-    (``routing.pyvrp_search``); None chooses it when such a layout is searched against the clock
-    (measured on Li & Lim at 9 s: 0.2 % mean gap, against 1.5 % for OR-Tools' best). Otherwise
-    ``iterated_local_search`` switches from guided local search to OR-Tools' iterated local
-    search (ruin and recreate, simulated-annealing acceptance); None chooses it for
+    strategy) builds it. ``pyvrp`` brings in PyVRP's search (``routing.pyvrp_search``): all of
+    it for pickup-and-delivery layouts (measured on Li & Lim at 10 s: 0.15 % mean gap, against
+    1.5 % for OR-Tools' best), the second half of the time for parcels loaded at the store; None
+    chooses it when the search runs against the clock and ``iterated_local_search`` is unset.
+    Otherwise ``iterated_local_search`` switches from guided local search to OR-Tools' iterated
+    local search (ruin and recreate, simulated-annealing acceptance); None chooses it for
     pickup-and-delivery layouts searched against the clock (1.5 % instead of 3.6 % at 10 s).
     ``overrides`` sets any other search parameter by dotted name.
     """

@@ -218,29 +218,33 @@ def test_pyvrp_improves_a_poor_start_and_keeps_every_rule() -> None:
     assert report.feasible, report.violations
 
 
+def parcel_at_2(earliest_s: float = -math.inf, latest_s: float = math.inf) -> Parcel:
+    return Parcel(
+        id="p",
+        pickup=0,
+        dropoff=2,
+        delivery_earliest_s=earliest_s,
+        delivery_latest_s=latest_s,
+        penalty=100.0,
+    )
+
+
 @pytest.mark.parametrize(
     ("vehicle", "parcel"),
     [
         # A departure window reaching past the end of the shift (our model allows it).
         (
             van("v", 0, earliest_start_s=0.0, latest_start_s=100.0, latest_end_s=50.0),
-            Parcel(id="p", pickup=0, dropoff=2, penalty=100.0),
+            parcel_at_2(),
         ),
         # A fixed departure and a delivery instant between two clock ticks.
         (
             driver("d", 0, 1, budget_s=10.0, earliest_start_s=1.2345, latest_start_s=1.2345),
-            Parcel(id="p", pickup=0, dropoff=2, penalty=100.0),
+            parcel_at_2(),
         ),
         (
             driver("d", 0, 1, budget_s=10.0),
-            Parcel(
-                id="p",
-                pickup=0,
-                dropoff=2,
-                delivery_earliest_s=5.0005,
-                delivery_latest_s=5.0005,
-                penalty=100.0,
-            ),
+            parcel_at_2(5.0005, 5.0005),
         ),
     ],
 )
@@ -278,16 +282,7 @@ def test_a_vehicle_without_earliest_departure_leaves_when_the_checker_says() -> 
             driver("d", 0, 1, budget_s=5.0),
             van("v", 0, earliest_start_s=-6.0, fixed_cost=50.0),
         ),
-        parcels=(
-            Parcel(
-                id="p",
-                pickup=0,
-                dropoff=2,
-                delivery_earliest_s=-6.0,
-                delivery_latest_s=1.0,
-                penalty=100.0,
-            ),
-        ),
+        parcels=(parcel_at_2(-6.0, 1.0),),
         travel=EuclideanTravel(),
     )
     layout = build_layout(problem)
