@@ -11,7 +11,7 @@ import pytest
 from routing import pyvrp_search
 from routing.assignment import total_cost
 from routing.checker import check
-from routing.layout import build_layout
+from routing.layout import Layout, build_layout
 from routing.model import Parcel, Problem, Vehicle
 from routing.solver import SolverOptions, _to_solution, solve
 from routing.travel import EuclideanTravel
@@ -65,6 +65,16 @@ def pickup_and_delivery_problem(seed: int, n_parcels: int = 4) -> Problem:
     return Problem(
         locations=locations, vehicles=vehicles, parcels=parcels, travel=EuclideanTravel()
     )
+
+
+def pyvrp_routes(problem: Problem, seconds: float) -> tuple[Layout, list[list[int]]]:
+    """PyVRP's routes for ``problem`` on their own (no OR-Tools, no checker in between)."""
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    found = pyvrp_search.search(translation, layout, seconds, seed=0)
+    assert found is not None
+    return layout, found.routes
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -285,12 +295,8 @@ def test_a_vehicle_without_earliest_departure_leaves_when_the_checker_says() -> 
         parcels=(parcel_at_2(-6.0, 1.0),),
         travel=EuclideanTravel(),
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
-    found = pyvrp_search.search(translation, layout, 0.3, seed=0)
-    assert found is not None
-    assert found.routes == [[], [int(layout.dropoff_node[0])]]
+    layout, routes = pyvrp_routes(problem, 0.3)
+    assert routes == [[], [int(layout.dropoff_node[0])]]
 
 
 def test_prizes_above_pyvrp_default_penalty_cap_still_give_a_feasible_result() -> None:
@@ -307,9 +313,5 @@ def test_prizes_above_pyvrp_default_penalty_cap_still_give_a_feasible_result() -
         ),
         travel=EuclideanTravel(),
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
-    found = pyvrp_search.search(translation, layout, 1.0, seed=0)
-    assert found is not None
-    assert sum(len(nodes) for nodes in found.routes) == 3
+    _, routes = pyvrp_routes(problem, 1.0)
+    assert sum(len(nodes) for nodes in routes) == 3
