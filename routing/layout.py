@@ -82,6 +82,24 @@ def _loaded_at_start(problem: Problem) -> bool:
     )
 
 
+def refused(problem: Problem) -> BoolArray:
+    """(V, P): the vehicle may not take the parcel whatever the route — too long for it, not on
+    its allowed list, or pinned to another vehicle."""
+    side = np.array([p.longest_side_cm for p in problem.parcels], dtype=np.float64)
+    limit = np.array([v.max_longest_side_cm for v in problem.vehicles], dtype=np.float64)
+    out = side[None, :] > limit[:, None]
+    index = problem.parcel_index
+    for v, vehicle in enumerate(problem.vehicles):
+        if vehicle.allowed_parcels is not None:
+            listed = np.zeros(len(index), dtype=bool)
+            listed[[index[i] for i in vehicle.allowed_parcels if i in index]] = True
+            out[v] |= ~listed
+    for parcel_id, vehicle_id in problem.pinned.items():
+        out[:, index[parcel_id]] = True
+        out[problem.vehicle_index[vehicle_id], index[parcel_id]] = False
+    return out
+
+
 def build_layout(problem: Problem) -> Layout:
     parcels, vehicles = problem.parcels, problem.vehicles
     n_p, n_v = len(parcels), len(vehicles)
@@ -150,7 +168,6 @@ def build_layout(problem: Problem) -> Layout:
     span_limit = np.where(is_driver, direct_s + budget, np.inf)
     cap_w = np.array([v.capacity_weight_kg for v in vehicles], dtype=np.float64)
     cap_v = np.array([v.capacity_volume_l for v in vehicles], dtype=np.float64)
-    max_side = np.array([v.max_longest_side_cm for v in vehicles], dtype=np.float64)
     max_parcels = np.array(
         [math.inf if v.max_parcels is None else v.max_parcels for v in vehicles], dtype=np.float64
     )
@@ -159,24 +176,13 @@ def build_layout(problem: Problem) -> Layout:
     late_end = np.array([v.latest_end_s for v in vehicles], dtype=np.float64)
 
     # Pruning, vectorised over (V, P).
-    side = np.array([p.longest_side_cm for p in parcels], dtype=np.float64)
     allowed = (
         (weight[None, :] <= cap_w[:, None])
         & (volume[None, :] <= cap_v[:, None])
-        & (side[None, :] <= max_side[:, None])
         & (max_parcels[:, None] >= 1)
+        & ~refused(problem)
     )
     index = problem.parcel_index
-    for v, vehicle in enumerate(vehicles):
-        if vehicle.allowed_parcels is not None:
-            mask = np.zeros(n_p, dtype=bool)
-            mask[[index[i] for i in vehicle.allowed_parcels if i in index]] = True
-            allowed[v] &= mask
-    for parcel_id, vehicle_id in problem.pinned.items():
-        p = index[parcel_id]
-        column = np.zeros(n_v, dtype=bool)
-        column[problem.vehicle_index[vehicle_id]] = True
-        allowed[:, p] &= column
     dur = matrices.duration_s
     to_pickup = dur[start_loc[:, None], pickup_loc[None, :]]
     pickup_to_drop = dur[pickup_loc, dropoff_loc][None, :]

@@ -51,7 +51,7 @@ import pyvrp
 from pyvrp import PenaltyParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
 
-from routing.layout import Layout
+from routing.layout import Layout, refused
 from routing.model import Problem
 
 LOAD_SCALE = 1000.0  # kg, litres -> grams, millilitres
@@ -79,23 +79,6 @@ def _benchmark_units(layout: Layout) -> bool:
     """Small coordinates (the benchmark sets) rather than metres and seconds."""
     finite = layout.distance_m[np.isfinite(layout.distance_m)]
     return float(finite.max()) < 1e4 if finite.size else True
-
-
-def _restricted(problem: Problem) -> npt.NDArray[np.bool_]:
-    """(V, P): the vehicle may not carry the parcel for a reason PyVRP cannot see itself."""
-    side = np.array([p.longest_side_cm for p in problem.parcels], dtype=np.float64)
-    limit = np.array([v.max_longest_side_cm for v in problem.vehicles], dtype=np.float64)
-    restricted = side[None, :] > limit[:, None]
-    index = problem.parcel_index
-    for v, vehicle in enumerate(problem.vehicles):
-        if vehicle.allowed_parcels is not None:
-            mask = np.ones(len(index), dtype=bool)
-            mask[[index[i] for i in vehicle.allowed_parcels if i in index]] = False
-            restricted[v] |= mask
-    for parcel_id, vehicle_id in problem.pinned.items():
-        restricted[:, index[parcel_id]] = True
-        restricted[problem.vehicle_index[vehicle_id], index[parcel_id]] = False
-    return restricted
 
 
 def _profiles(layout: Layout, restricted: npt.NDArray[np.bool_]) -> list[int]:
@@ -288,7 +271,7 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
         reachable = layout.allowed.sum(axis=1)
         if np.any(layout.max_parcels < reachable):
             return None
-    restricted = _restricted(problem)
+    restricted = refused(problem)  # what PyVRP cannot see itself
     profile_of = _profiles(layout, restricted)
     n_profiles = max(profile_of) + 1
     if 16 * n_nodes * n_nodes * n_profiles > MATRIX_BUDGET_BYTES:
