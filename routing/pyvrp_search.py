@@ -92,6 +92,7 @@ def _profiles(layout: Layout, restricted: npt.NDArray[np.bool_]) -> list[int]:
             float(layout.cost_per_m[v]),
             layout.compensation[v].tobytes(),
             restricted[v].tobytes(),
+            _single_stop(layout, v),
         )
         if layout.is_driver[v]:
             home, start = int(layout.end_node[v]), int(layout.start_node[v])
@@ -99,6 +100,11 @@ def _profiles(layout: Layout, restricted: npt.NDArray[np.bool_]) -> list[int]:
                 key = (*key, v)  # the arcs into this home already charge another commute
         out.append(keys.setdefault(key, len(keys)))
     return out
+
+
+def _single_stop(layout: Layout, v: int) -> bool:
+    """Vehicle ``v`` carries at most one parcel loaded at the store."""
+    return bool(layout.loaded_at_start and layout.max_parcels[v] <= 1)
 
 
 def _cost_matrix(
@@ -121,6 +127,11 @@ def _cost_matrix(
     cost[:, first] += layout.compensation[v][None, :]
     cost[:, first[restricted[v]]] = forbidden
     cost[:, layout.dropoff_node[restricted[v]]] = forbidden
+    if _single_stop(layout, v):
+        # Exact (no such route goes from one parcel to another) and it matters: PyVRP treats the
+        # parcel limit as a soft load and would otherwise search long among overfull routes.
+        drops = layout.dropoff_node
+        cost[np.ix_(drops, drops)] = forbidden
     matrix = np.rint(np.clip(cost, -forbidden, forbidden) * scale).astype(np.int64)
     np.fill_diagonal(matrix, 0)
     return matrix
