@@ -315,3 +315,42 @@ def test_prizes_above_pyvrp_default_penalty_cap_still_give_a_feasible_result() -
     )
     _, routes = pyvrp_routes(problem, 1.0)
     assert sum(len(nodes) for nodes in routes) == 3
+
+
+def test_a_single_parcel_driver_has_no_arc_from_one_parcel_to_another() -> None:
+    # PyVRP treats a parcel limit as a soft load; the arcs between parcels are what keeps its
+    # search away from overfull single-parcel routes. A two-parcel driver keeps those arcs, so
+    # the two drivers, otherwise alike, need profiles of their own.
+    locations = np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 1.0], [6.0, -1.0]])
+    problem = Problem(
+        locations=locations,
+        vehicles=(
+            driver("one", 0, 1, budget_s=8.0, max_parcels=1),
+            driver("two", 0, 1, budget_s=8.0, max_parcels=2),
+        ),
+        parcels=(
+            Parcel(id="p", pickup=0, dropoff=2, penalty=30.0),
+            Parcel(id="q", pickup=0, dropoff=3, penalty=30.0),
+        ),
+        travel=EuclideanTravel(),
+    )
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    data = translation.data
+    assert data.num_profiles == 2
+    drops = [int(node) for node in layout.dropoff_node]
+    into_first = {}
+    for members, vehicle_type in zip(translation.members, data.vehicle_types(), strict=True):
+        (v,) = members
+        matrix = data.distance_matrix(vehicle_type.profile)
+        between = [int(matrix[a, b]) for a in drops for b in drops if a != b]
+        into_first[problem.vehicles[v].id] = (int(matrix[0, drops[0]]), between)
+    direct, between_one = into_first["one"]
+    assert min(between_one) > 1000 * direct  # no route can afford them
+    _, between_two = into_first["two"]
+    assert max(between_two) < 1000 * 10  # real distances, in thousandths
+    solution = solve(problem, time_limit_s=0.5)
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
