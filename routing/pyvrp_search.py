@@ -66,7 +66,7 @@ class Translation:
     data: pyvrp.ProblemData
     members: list[list[int]]  # our vehicle indices per PyVRP vehicle type
     kept: list[int]  # our parcel index per PyVRP client or shipment (parcels someone may carry)
-    max_penalty: float  # PyVRP's cap on its penalty per unit of violation
+    penalties: _Penalties  # PyVRP's penalties per unit of violation: where they start, their cap
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,49 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
     # PyVRP caps its penalty per unit of violation (100,000 by default): below a prize, an
     # overfull route would look cheaper than leaving a parcel out.
     max_penalty = max(100_000.0, 2.0 * top_prize)
-    return Translation(data=data, members=members, kept=kept, max_penalty=max_penalty)
+    arcs = matrices[0][(matrices[0] > 0) & (matrices[0] < forbidden * scale)]
+    arc = float(np.median(arcs)) if arcs.size else 1.0
+    penalties = _Penalties(max_penalty=max_penalty, start=_starting_penalties(data, arc, max_penalty))
+    return Translation(data=data, members=members, kept=kept, penalties=penalties)
+
+
+@dataclass
+class _Penalties(PenaltyParams):
+    """PyVRP's penalty parameters, starting from ``start`` instead of halfway to the cap."""
+
+    start: tuple[list[float], float, float] = ([], 0.0, 0.0)
+
+    def midpoint_penalties(self, data: pyvrp.ProblemData) -> tuple[list[float], float, float]:
+        return self.start
+
+
+def _starting_penalties(
+    data: pyvrp.ProblemData, arc: float, max_penalty: float
+) -> tuple[list[float], float, float]:
+    """Penalties per unit of excess load (per dimension), of time warp and of excess distance
+    that make a typical load or travel time cost about as much as ``arc``, a typical arc.
+
+    PyVRP starts its penalties halfway to their cap whatever the units (50,000 per gram, per
+    tenth of a second) and adapts them only slowly (× 0.9 per 500 solutions): with ours, a
+    violation stays far dearer than any detour for the whole search, which then cannot cross
+    infeasible ground. Measured on a VRPOD instance: 8.7 % above the best-known value with
+    PyVRP's start, at it with this one."""
+    times = data.duration_matrix(0)
+    times = times[times > 0]
+    tick = float(np.median(times)) if times.size else 1.0
+    amounts = np.array(
+        [c.delivery for c in data.clients()] + [s.amount for s in data.shipments()],
+        dtype=np.float64,
+    ).reshape(-1, data.num_load_dimensions)
+    loads = []
+    for k in range(data.num_load_dimensions):
+        used = amounts[:, k][amounts[:, k] > 0]
+        loads.append(arc / float(used.mean()) if used.size else arc)
+
+    def bounded(value: float) -> float:
+        return float(np.clip(value, PenaltyParams.min_penalty, max_penalty))
+
+    return [bounded(x) for x in loads], bounded(arc / tick), bounded(1.0)
 
 
 def _start(translation: Translation, layout: Layout, initial: list[list[int]]) -> pyvrp.Solution:
@@ -389,7 +431,7 @@ def search(
             seed=seed,
             collect_stats=False,
             display=False,
-            params=SolveParams(penalty=PenaltyParams(max_penalty=translation.max_penalty)),
+            params=SolveParams(penalty=translation.penalties),
             initial_solution=start,
         )
     best = result.best
