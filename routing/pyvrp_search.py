@@ -330,9 +330,7 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
     # PyVRP caps its penalty per unit of violation (100,000 by default): below a prize, an
     # overfull route would look cheaper than leaving a parcel out.
     max_penalty = max(100_000.0, 2.0 * top_prize)
-    arcs = matrices[0][(matrices[0] > 0) & (matrices[0] < forbidden * scale)]
-    arc = float(np.median(arcs)) if arcs.size else 1.0
-    penalties = _Penalties(max_penalty=max_penalty, start=_starting_penalties(data, arc, max_penalty))
+    penalties = _Penalties(max_penalty=max_penalty, start=_starting_penalties(data, max_penalty))
     return Translation(data=data, members=members, kept=kept, penalties=penalties)
 
 
@@ -347,32 +345,19 @@ class _Penalties(PenaltyParams):
 
 
 def _starting_penalties(
-    data: pyvrp.ProblemData, arc: float, max_penalty: float
+    data: pyvrp.ProblemData, max_penalty: float
 ) -> tuple[list[float], float, float]:
-    """Penalties per unit of excess load (per dimension), of time warp and of excess distance
-    that make a typical load or travel time cost about as much as ``arc``, a typical arc.
+    """PyVRP's starting penalties (halfway to the cap, per unit of violation), with the weight
+    and volume ones per kilogram and litre rather than per gram and millilitre.
 
-    PyVRP starts its penalties halfway to their cap whatever the units (50,000 per gram, per
-    tenth of a second) and adapts them only slowly (× 0.9 per 500 solutions): with ours, a
-    violation stays far dearer than any detour for the whole search, which then cannot cross
-    infeasible ground. Measured on a VRPOD instance: 8.7 % above the best-known value with
-    PyVRP's start, at it with this one."""
-    times = data.duration_matrix(0)
-    times = times[times > 0]
-    tick = float(np.median(times)) if times.size else 1.0
-    amounts = np.array(
-        [c.delivery for c in data.clients()] + [s.amount for s in data.shipments()],
-        dtype=np.float64,
-    ).reshape(-1, data.num_load_dimensions)
-    loads = []
-    for k in range(data.num_load_dimensions):
-        used = amounts[:, k][amounts[:, k] > 0]
-        loads.append(arc / float(used.mean()) if used.size else arc)
-
-    def bounded(value: float) -> float:
-        return float(np.clip(value, PenaltyParams.min_penalty, max_penalty))
-
-    return [bounded(x) for x in loads], bounded(arc / tick), bounded(1.0)
+    PyVRP lowers its penalties only slowly (× 0.9 per 500 solutions). Per gram, an overfull van
+    stays far dearer than any route for the whole search, which then cannot cross infeasible
+    ground: measured on a VRPOD instance, 8.7 % above the best-known value instead of at it.
+    The time penalty stays as PyVRP starts it: lower ones (a typical arc per typical travel
+    time) let store evenings spend the search on routes that break detour budgets."""
+    halfway = PenaltyParams.min_penalty + (max_penalty - PenaltyParams.min_penalty) / 2
+    per_unit = [halfway / LOAD_SCALE, halfway / LOAD_SCALE, halfway]  # weight, volume, count
+    return per_unit, halfway, halfway
 
 
 def _start(translation: Translation, layout: Layout, initial: list[list[int]]) -> pyvrp.Solution:
