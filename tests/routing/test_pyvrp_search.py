@@ -7,9 +7,14 @@ import math
 
 import numpy as np
 import pytest
+import pyvrp
+from pyvrp import IteratedLocalSearchParams, SolveParams
+from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchCallbacks
 
 from routing import pyvrp_search
 from routing.assignment import total_cost
+from routing.bench.__main__ import DEFAULT_VRPOD
+from routing.bench.instances import parse_vrpod
 from routing.checker import check
 from routing.layout import Layout, build_layout
 from routing.model import Parcel, Problem, Vehicle
@@ -354,3 +359,36 @@ def test_a_single_parcel_driver_has_no_arc_from_one_parcel_to_another() -> None:
     report = check(problem, solution)
     assert report.feasible, report.violations
     assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
+
+
+def test_pyvrp_starts_with_an_overfull_van_costing_about_one_arc_per_parcel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PyVRP's own start (halfway to its cap, per gram) keeps an overfull van dearer than any
+    # route all search long; ours lets the search cross it. Checked on the evaluator PyVRP's
+    # search really starts with.
+    problem = parse_vrpod(DEFAULT_VRPOD / "od13rho0.2zeta1.1_C101.txt")
+    layout = build_layout(problem)
+    translation = pyvrp_search.translate(problem, layout)
+    assert translation is not None
+    evaluators: list[pyvrp.CostEvaluator] = []
+
+    class Spy(IteratedLocalSearchCallbacks):
+        def on_start(self, ils: IteratedLocalSearch) -> None:
+            evaluators.append(ils.penalty_manager.cost_evaluator())
+
+    real_solve = pyvrp.solve
+
+    def solve_with_spy(*args: object, params: SolveParams, **kwargs: object) -> pyvrp.Result:
+        spied = SolveParams(ils=IteratedLocalSearchParams(callbacks=Spy()), penalty=params.penalty)
+        return real_solve(*args, params=spied, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyvrp, "solve", solve_with_spy)
+    assert pyvrp_search.search(translation, layout, 0.2, seed=0) is not None
+    (evaluator,) = evaluators
+    van_arcs = translation.data.distance_matrix(0)
+    typical_arc = float(np.median(van_arcs[van_arcs > 0]))
+    typical_parcel_g = 1000 * np.mean([p.weight_kg for p in problem.parcels])
+    capacity_g = 1000 * problem.vehicles[0].capacity_weight_kg
+    excess = evaluator.load_penalty(int(capacity_g + typical_parcel_g), int(capacity_g), 0)
+    assert excess == pytest.approx(typical_arc, rel=0.01)
