@@ -72,11 +72,17 @@ def pickup_and_delivery_problem(seed: int, n_parcels: int = 4) -> Problem:
     )
 
 
-def pyvrp_routes(problem: Problem, seconds: float) -> tuple[Layout, list[list[int]]]:
-    """PyVRP's routes for ``problem`` on their own (no OR-Tools, no checker in between)."""
+def translated(problem: Problem) -> tuple[Layout, pyvrp_search.Translation]:
+    """``problem``'s layout and its PyVRP translation (which must exist)."""
     layout = build_layout(problem)
     translation = pyvrp_search.translate(problem, layout)
     assert translation is not None
+    return layout, translation
+
+
+def pyvrp_routes(problem: Problem, seconds: float) -> tuple[Layout, list[list[int]]]:
+    """PyVRP's routes for ``problem`` on their own (no OR-Tools, no checker in between)."""
+    layout, translation = translated(problem)
     found = pyvrp_search.search(translation, layout, seconds, seed=0)
     assert found is not None
     return layout, found.routes
@@ -192,9 +198,7 @@ def test_drivers_sharing_a_home_but_not_a_start_get_profiles_of_their_own() -> N
         ),
         travel=EuclideanTravel(),
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
+    _, translation = translated(problem)
     assert translation.data.num_profiles == 2
     solution = solve(problem, time_limit_s=0.3)
     assert solution.stats["pyvrp_iterations"] > 0
@@ -218,9 +222,7 @@ def test_pyvrp_improves_a_poor_start_and_keeps_every_rule() -> None:
     # Everyone served by whoever the construction put first, in a bad order: PyVRP must find a
     # cheaper solution that the checker still accepts.
     problem = random_store_problem(7, 6, 12)
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
+    layout, translation = translated(problem)
     found = pyvrp_search.search(translation, layout, 1.0, seed=1, initial=None)
     assert found is not None
     routes = [[int(n) for n in nodes] for nodes in found.routes]
@@ -339,9 +341,7 @@ def test_a_single_parcel_driver_has_no_arc_from_one_parcel_to_another() -> None:
         ),
         travel=EuclideanTravel(),
     )
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
+    layout, translation = translated(problem)
     data = translation.data
     assert data.num_profiles == 2
     drops = [int(node) for node in layout.dropoff_node]
@@ -368,9 +368,7 @@ def test_pyvrp_starts_with_an_overfull_van_costing_about_one_arc_per_parcel(
     # route all search long; ours lets the search cross it. Checked on the evaluator PyVRP's
     # search really starts with.
     problem = parse_vrpod(DEFAULT_VRPOD / "od13rho0.2zeta1.1_C101.txt")
-    layout = build_layout(problem)
-    translation = pyvrp_search.translate(problem, layout)
-    assert translation is not None
+    layout, translation = translated(problem)
     evaluators: list[pyvrp.CostEvaluator] = []
 
     class Spy(IteratedLocalSearchCallbacks):
