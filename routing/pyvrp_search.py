@@ -345,7 +345,9 @@ def translate(problem: Problem, layout: Layout) -> Translation | None:
 
 @dataclass
 class _Penalties(PenaltyParams):
-    """PyVRP's penalty parameters, starting from ``start`` instead of halfway to the cap."""
+    """PyVRP's penalty parameters, starting from ``start`` instead of halfway to the cap
+    (``pyvrp.solve`` takes its start from ``midpoint_penalties``; a test reads the evaluator the
+    search really starts with, so a PyVRP release that changes this shows up there)."""
 
     start: tuple[list[float], float, float] = ([], 0.0, 0.0)
 
