@@ -91,7 +91,7 @@ def single_stop_drivers(layout: Layout) -> SingleStop | None:
     return SingleStop(vehicles=ks, cost=np.where(feasible, cost, np.inf))
 
 
-def _route_cost(layout: Layout, v: int, nodes: list[int]) -> float:
+def route_cost_of(layout: Layout, v: int, nodes: list[int]) -> float:
     lay = layout
     if not nodes:
         return 0.0
@@ -106,23 +106,12 @@ def _route_cost(layout: Layout, v: int, nodes: list[int]) -> float:
     return cost
 
 
-def _builder(layout: Layout, routes: list[list[int]]) -> RegretInsertion:
-    builder = RegretInsertion(layout)
-    for v, nodes in enumerate(routes):
-        builder.routes[v] = list(nodes)
-        parcels = layout.node_parcel[nodes]
-        builder.load_w[v] = float(layout.node_weight_kg[nodes].sum()) if nodes else 0.0
-        builder.load_v[v] = float(layout.node_volume_l[nodes].sum()) if nodes else 0.0
-        builder.count[v] = len(parcels)
-    return builder
-
-
 def total_cost(layout: Layout, routes: list[list[int]]) -> float:
     """The objective of ``routes`` (vehicle costs plus penalties of the parcels left out)."""
     served = np.zeros(layout.n_parcels, dtype=bool)
     cost = 0.0
     for v, nodes in enumerate(routes):
-        cost += _route_cost(layout, v, nodes)
+        cost += route_cost_of(layout, v, nodes)
         served[layout.node_parcel[nodes]] = True
     penalty = layout.penalty[~served]
     return cost + float(np.where(np.isfinite(penalty), penalty, MANDATORY_UNSERVED_COST).sum())
@@ -164,7 +153,7 @@ def _marginal_cost(layout: Layout, routes: list[list[int]], parcel: int) -> floa
     for v, nodes in enumerate(routes):
         kept = [n for n in nodes if int(layout.node_parcel[n]) != parcel]
         if len(kept) != len(nodes):
-            return _route_cost(layout, v, nodes) - _route_cost(layout, v, kept)
+            return route_cost_of(layout, v, nodes) - route_cost_of(layout, v, kept)
     return 0.0
 
 
@@ -231,7 +220,7 @@ def _assignment_step(
             new_routes[single.vehicles[c]] = [int(lay.dropoff_node[p])]
         elif c < n_k + n_r and int(p) in moving:
             to_insert.append(int(p))
-    builder = _builder(lay, new_routes)
+    builder = RegretInsertion.from_routes(lay, new_routes)
     others = np.flatnonzero(~is_single)
     for p in to_insert:
         best_cost, best_v, best_row = np.inf, -1, -1
@@ -274,7 +263,9 @@ def _route_options(
     # Cost of each parcel's "other routes" option: what it costs where it is, or its cheapest
     # feasible insertion into the other vehicles' current routes.
     route_cost = np.full(len(parcels), np.inf)
-    builder = _builder(lay, [[] if is_single[v] else r for v, r in enumerate(routes)])
+    builder = RegretInsertion.from_routes(
+        lay, [[] if is_single[v] else r for v, r in enumerate(routes)]
+    )
     outside = [i for i, p in enumerate(parcels) if holder[p] < 0 or is_single[holder[p]]]
     if outside:
         candidates = parcels[outside]
@@ -292,6 +283,6 @@ def _route_options(
         if v >= 0 and not is_single[v]:
             nodes = routes[v]
             without = nodes[: position[p]] + nodes[position[p] + 1 :]
-            route_cost[i] = _route_cost(lay, int(v), nodes) - _route_cost(lay, int(v), without)
+            route_cost[i] = route_cost_of(lay, int(v), nodes) - route_cost_of(lay, int(v), without)
 
     return parcels, route_cost, holder, is_single

@@ -65,6 +65,17 @@ class RegretInsertion:
         self.load_v = np.zeros(n_v)
         self.count = np.zeros(n_v)
 
+    @classmethod
+    def from_routes(cls, layout: Layout, routes: list[list[int]]) -> RegretInsertion:
+        """A builder holding ``routes`` (node indices per vehicle) as they are."""
+        builder = cls(layout)
+        for v, nodes in enumerate(routes):
+            builder.routes[v] = list(nodes)
+            builder.load_w[v] = float(layout.node_weight_kg[nodes].sum()) if nodes else 0.0
+            builder.load_v[v] = float(layout.node_volume_l[nodes].sum()) if nodes else 0.0
+            builder.count[v] = len(layout.node_parcel[nodes])
+        return builder
+
     def evaluate(self, v: int, candidates: IntArray) -> tuple[FloatArray, IntArray]:
         """Cheapest insertion cost and template row of each candidate parcel into route v."""
         lay = self.layout
@@ -133,6 +144,14 @@ class RegretInsertion:
         )
         self.load_v[v] += max(0.0, lay.node_volume_l[lay.dropoff_node[parcel]]) if not paired else 0
         self.count[v] += 1
+
+    def remove(self, v: int, parcel: int) -> None:
+        """Take ``parcel`` (loaded at the store) off route ``v``."""
+        node = int(self.layout.dropoff_node[parcel])
+        self.routes[v] = [n for n in self.routes[v] if n != node]
+        self.load_w[v] -= max(0.0, self.layout.node_weight_kg[node])
+        self.load_v[v] -= max(0.0, self.layout.node_volume_l[node])
+        self.count[v] -= 1
 
     def run(self, pinned: dict[int, int] | None = None) -> list[list[int]]:
         """Insert pinned parcels first (on their vehicle), then all others by regret."""

@@ -3,8 +3,9 @@
 Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solution with our own
 regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve it
 — re-assigning single-stop drivers exactly in between (``routing.assignment``), sector by sector for
-large evenings (``routing.decompose``) — and, when the search runs against the clock, hand the
-result to PyVRP's search (``routing.pyvrp_search``) for the second half of the time. With separate
+large evenings (``routing.decompose``) — and, when the search runs against the clock, serve more
+parcels by ejection chains (``routing.chains``) and hand the result to PyVRP's search
+(``routing.pyvrp_search``) for the second half of the time. With separate
 pickup nodes and a time limit, PyVRP's search does it all, and OR-Tools' iterated local search where
 that does not apply. A ``solution_limit`` keeps everything in OR-Tools, where it replays exactly.
 Costs, times and loads are scaled to integers (OR-Tools works in int64); times and loads are rounded
@@ -31,6 +32,7 @@ from routing.assignment import (
     single_stop_drivers,
     total_cost,
 )
+from routing.chains import serve_more
 from routing.checker import check
 from routing.construct import regret_insertion
 from routing.decompose import improve_by_sectors
@@ -171,6 +173,7 @@ def solve(
             problem, layout, initial, left, SECTOR_VEHICLES, sub_search, total_cost, SECTOR_PASSES
         )
         stats.update(construction_s=constructed_s, sectors=float(windows))
+        improved = _serve_more(layout, improved, started, time_limit_s, stats)
         improved = _polish(
             problem, layout, translation, improved, started, time_limit_s, seed, stats
         )
@@ -189,6 +192,10 @@ def solve(
     routes_nodes = model.search(initial, remaining_s, options, between_rounds)
     cost = model.last_cost
     stats["construction_s"] = constructed_s
+    if options.solution_limit is None:  # a search that must replay exactly stays as it was
+        more = _serve_more(layout, routes_nodes, started, time_limit_s, stats)
+        if more is not routes_nodes:
+            routes_nodes, cost = more, total_cost(layout, more)
     if polish_s:
         polished = _polish(
             problem, layout, translation, routes_nodes, started, time_limit_s, seed, stats
@@ -197,6 +204,27 @@ def solve(
             routes_nodes, cost = polished, total_cost(layout, polished)
     stats["total_s"] = time.perf_counter() - started
     return _to_solution(problem, layout, routes_nodes, cost, stats)
+
+
+def _serve_more(
+    layout: Layout,
+    routes: list[list[int]],
+    started: float,
+    time_limit_s: float,
+    stats: dict[str, float],
+) -> list[list[int]]:
+    """``routes`` with more parcels served by ejection chains (``routing.chains``), within a
+    tenth of the time left; ``routes`` itself when no chain was found."""
+    left = time_limit_s - (time.perf_counter() - started)
+    if left <= 0.1:
+        return routes
+    before = int(sum(len(nodes) for nodes in routes))
+    more = serve_more(layout, routes, time.perf_counter() + 0.1 * left)
+    gained = int(sum(len(nodes) for nodes in more)) - before
+    if gained <= 0:
+        return routes
+    stats["chains_served"] = float(gained)
+    return more
 
 
 def _polish(
