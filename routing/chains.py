@@ -132,13 +132,18 @@ def _apply(layout: Layout, builder: RegretInsertion, chain: Chain) -> bool:
     return False
 
 
-def serve_more(layout: Layout, routes: list[list[int]], deadline: float) -> list[list[int]]:
-    """``routes`` with as many more parcels served by ejection chains as time allows until
-    ``deadline`` (``time.perf_counter()``), each chain lowering the objective."""
+def leaves_out(layout: Layout, routes: list[list[int]]) -> bool:
+    """Some parcel that a vehicle may carry is on no route."""
     served = np.zeros(layout.n_parcels, dtype=bool)
     for nodes in routes:
         served[layout.node_parcel[nodes]] = True
-    if not layout.loaded_at_start or not np.any(~served & layout.allowed.any(axis=0)):
+    return bool(np.any(~served & layout.allowed.any(axis=0)))
+
+
+def serve_more(layout: Layout, routes: list[list[int]], deadline: float) -> list[list[int]]:
+    """``routes`` with as many more parcels served by ejection chains as time allows until
+    ``deadline`` (``time.perf_counter()``), each chain lowering the objective."""
+    if not layout.loaded_at_start or not leaves_out(layout, routes):
         return routes
     builder = RegretInsertion.from_routes(layout, routes)
     options = _Options(layout, builder)

@@ -32,7 +32,7 @@ from routing.assignment import (
     single_stop_drivers,
     total_cost,
 )
-from routing.chains import serve_more
+from routing.chains import leaves_out, serve_more
 from routing.checker import check
 from routing.construct import regret_insertion
 from routing.decompose import improve_by_sectors
@@ -173,8 +173,7 @@ def solve(
             problem, layout, initial, left, SECTOR_VEHICLES, sub_search, total_cost, SECTOR_PASSES
         )
         stats.update(construction_s=constructed_s, sectors=float(windows))
-        improved = _serve_more(layout, improved, started, time_limit_s, stats)
-        improved = _polish(
+        improved = _finish(
             problem, layout, translation, improved, started, time_limit_s, seed, stats
         )
         stats["total_s"] = time.perf_counter() - started
@@ -192,18 +191,37 @@ def solve(
     routes_nodes = model.search(initial, remaining_s, options, between_rounds)
     cost = model.last_cost
     stats["construction_s"] = constructed_s
-    if options.solution_limit is None:  # a search that must replay exactly stays as it was
-        more = _serve_more(layout, routes_nodes, started, time_limit_s, stats)
-        if more is not routes_nodes:
-            routes_nodes, cost = more, total_cost(layout, more)
-    if polish_s:
-        polished = _polish(
+    # A search that must replay exactly stays as it was; separate pickups had PyVRP already.
+    if options.solution_limit is None and layout.loaded_at_start:
+        finished = _finish(
             problem, layout, translation, routes_nodes, started, time_limit_s, seed, stats
         )
-        if polished is not routes_nodes:
-            routes_nodes, cost = polished, total_cost(layout, polished)
+        if finished is not routes_nodes:
+            routes_nodes, cost = finished, total_cost(layout, finished)
     stats["total_s"] = time.perf_counter() - started
     return _to_solution(problem, layout, routes_nodes, cost, stats)
+
+
+def _finish(
+    problem: Problem,
+    layout: Layout,
+    translation: pyvrp_search.Translation | None,
+    routes: list[list[int]],
+    started: float,
+    time_limit_s: float,
+    seed: int,
+    stats: dict[str, float],
+) -> list[list[int]]:
+    """The end of a search against the clock: ejection chains, PyVRP's search for the time left —
+    split in two with chains again in between while parcels are still left out (PyVRP's shorter
+    detours leave room: 500/1000 evening, 969 → 972 served)."""
+    routes = _serve_more(layout, routes, started, time_limit_s, stats)
+    if leaves_out(layout, routes):
+        routes = _polish(
+            problem, layout, translation, routes, started, time_limit_s, seed, stats, 0.5
+        )
+        routes = _serve_more(layout, routes, started, time_limit_s, stats)
+    return _polish(problem, layout, translation, routes, started, time_limit_s, seed, stats)
 
 
 def _serve_more(
@@ -223,7 +241,7 @@ def _serve_more(
     gained = int(sum(len(nodes) for nodes in more)) - before
     if gained <= 0:
         return routes
-    stats["chains_served"] = float(gained)
+    stats["chains_served"] = stats.get("chains_served", 0.0) + gained
     return more
 
 
@@ -236,17 +254,18 @@ def _polish(
     time_limit_s: float,
     seed: int,
     stats: dict[str, float],
+    share: float = 1.0,
 ) -> list[list[int]]:
-    """PyVRP's search from ``routes`` until the time limit; its result when the checker accepts
-    it and it costs less, ``routes`` otherwise."""
+    """PyVRP's search from ``routes`` for ``share`` of the time left; its result when the
+    checker accepts it and it costs less, ``routes`` otherwise."""
     # Keep back 2 % for translating back and checking (a 1,000-parcel evening needs ~0.1 s).
-    left = 0.98 * (time_limit_s - (time.perf_counter() - started)) - 0.05
+    left = share * 0.98 * (time_limit_s - (time.perf_counter() - started)) - 0.05
     if translation is None or left <= 0.05:
         return routes
     found = pyvrp_search.search(translation, layout, left, seed, initial=routes)
     if found is None:
         return routes
-    stats["pyvrp_iterations"] = float(found.iterations)
+    stats["pyvrp_iterations"] = stats.get("pyvrp_iterations", 0.0) + found.iterations
     if total_cost(layout, found.routes) >= total_cost(layout, routes) - 1e-9:
         return routes
     candidate = _to_solution(problem, layout, found.routes, math.nan, {})
