@@ -5,9 +5,9 @@ PyVRP (compiled; pickup-and-delivery "shipments" since 0.14) is far stronger tha
 in the same time once it has a good start: measured on Li & Lim 100 at 9 s per instance, 0.2 %
 mean gap to the distance references instead of 1.5 % with OR-Tools' iterated local search; on
 VRPOD's 100-customer instances, 5 s of our OR-Tools pipeline then 5 s of PyVRP from its result
-reach −0.13 % on average against the best-known values, against 2.5 % for the pipeline alone.
-From its own first solution, on store evenings, it does worse than our pipeline (synthetic
-200/400: 348 parcels served against 364), hence the order.
+reach −0.08 to −0.13 % on average (two runs) against the best-known values, against 2.5 % for
+the pipeline alone. From its own first solution, on store evenings, it does worse than our
+pipeline (synthetic 200/400: 348 parcels served against 364), hence the order.
 
 Translation (everything in integers, as PyVRP requires):
 
