@@ -157,6 +157,7 @@ def solve(
     polish_s = 0.0
     if translation is not None and layout.loaded_at_start:
         polish_s = POLISH_SHARE * (time_limit_s - (time.perf_counter() - started))
+    ending = _Ending(problem, layout, translation, started, time_limit_s, seed, stats)
     if (
         initial is not None
         and len(problem.vehicles) > DECOMPOSE_ABOVE
@@ -173,9 +174,7 @@ def solve(
             problem, layout, initial, left, SECTOR_VEHICLES, sub_search, total_cost, SECTOR_PASSES
         )
         stats.update(construction_s=constructed_s, sectors=float(windows))
-        improved = _finish(
-            problem, layout, translation, improved, started, time_limit_s, seed, stats
-        )
+        improved = ending.run(improved)
         stats["total_s"] = time.perf_counter() - started
         return _to_solution(problem, layout, improved, total_cost(layout, improved), stats)
     single = single_stop_drivers(layout)
@@ -193,86 +192,69 @@ def solve(
     stats["construction_s"] = constructed_s
     # A search that must replay exactly stays as it was; separate pickups had PyVRP already.
     if options.solution_limit is None and layout.loaded_at_start:
-        finished = _finish(
-            problem, layout, translation, routes_nodes, started, time_limit_s, seed, stats
-        )
+        finished = ending.run(routes_nodes)
         if finished is not routes_nodes:
             routes_nodes, cost = finished, total_cost(layout, finished)
     stats["total_s"] = time.perf_counter() - started
     return _to_solution(problem, layout, routes_nodes, cost, stats)
 
 
-def _finish(
-    problem: Problem,
-    layout: Layout,
-    translation: pyvrp_search.Translation | None,
-    routes: list[list[int]],
-    started: float,
-    time_limit_s: float,
-    seed: int,
-    stats: dict[str, float],
-) -> list[list[int]]:
-    """The end of a search against the clock: ejection chains, PyVRP's search for the time left —
-    split in two with chains again in between while parcels are still left out (PyVRP's shorter
-    detours leave room: 500/1000 evening, 969 → 972 served)."""
-    routes = _serve_more(layout, routes, started, time_limit_s, stats)
-    if leaves_out(layout, routes):
-        routes = _polish(
-            problem, layout, translation, routes, started, time_limit_s, seed, stats, 0.5
-        )
-        routes = _serve_more(layout, routes, started, time_limit_s, stats)
-    return _polish(problem, layout, translation, routes, started, time_limit_s, seed, stats)
+@dataclass(frozen=True)
+class _Ending:
+    """The end of a search against the clock: ejection chains, then PyVRP's search for the time
+    left — split in two with chains again in between while parcels are still left out (PyVRP's
+    shorter detours leave room: 500/1000 evening, 969 → 972 served)."""
 
+    problem: Problem
+    layout: Layout
+    translation: pyvrp_search.Translation | None
+    started: float
+    time_limit_s: float
+    seed: int
+    stats: dict[str, float]
 
-def _serve_more(
-    layout: Layout,
-    routes: list[list[int]],
-    started: float,
-    time_limit_s: float,
-    stats: dict[str, float],
-) -> list[list[int]]:
-    """``routes`` with more parcels served by ejection chains (``routing.chains``), within a
-    tenth of the time left; ``routes`` itself when no chain was found."""
-    left = time_limit_s - (time.perf_counter() - started)
-    if left <= 0.1:
-        return routes
-    before = int(sum(len(nodes) for nodes in routes))
-    more = serve_more(layout, routes, time.perf_counter() + 0.1 * left)
-    gained = int(sum(len(nodes) for nodes in more)) - before
-    if gained <= 0:
-        return routes
-    stats["chains_served"] = stats.get("chains_served", 0.0) + gained
-    return more
+    def left_s(self) -> float:
+        return self.time_limit_s - (time.perf_counter() - self.started)
 
+    def run(self, routes: list[list[int]]) -> list[list[int]]:
+        routes = self.serve_more(routes)
+        if leaves_out(self.layout, routes):
+            routes = self.serve_more(self.polish(routes, share=0.5))
+        return self.polish(routes)
 
-def _polish(
-    problem: Problem,
-    layout: Layout,
-    translation: pyvrp_search.Translation | None,
-    routes: list[list[int]],
-    started: float,
-    time_limit_s: float,
-    seed: int,
-    stats: dict[str, float],
-    share: float = 1.0,
-) -> list[list[int]]:
-    """PyVRP's search from ``routes`` for ``share`` of the time left; its result when the
-    checker accepts it and it costs less, ``routes`` otherwise."""
-    # Keep back 2 % for translating back and checking (a 1,000-parcel evening needs ~0.1 s).
-    left = share * 0.98 * (time_limit_s - (time.perf_counter() - started)) - 0.05
-    if translation is None or left <= 0.05:
-        return routes
-    found = pyvrp_search.search(translation, layout, left, seed, initial=routes)
-    if found is None:
-        return routes
-    stats["pyvrp_iterations"] = stats.get("pyvrp_iterations", 0.0) + found.iterations
-    if total_cost(layout, found.routes) >= total_cost(layout, routes) - 1e-9:
-        return routes
-    candidate = _to_solution(problem, layout, found.routes, math.nan, {})
-    if not check(problem, candidate).feasible:
-        return routes
-    stats["pyvrp_improved"] = 1.0
-    return found.routes
+    def serve_more(self, routes: list[list[int]]) -> list[list[int]]:
+        """``routes`` with more parcels served by ejection chains (``routing.chains``), within a
+        tenth of the time left; ``routes`` itself when no chain was found."""
+        left = self.left_s()
+        if left <= 0.1:
+            return routes
+        before = int(sum(len(nodes) for nodes in routes))
+        more = serve_more(self.layout, routes, time.perf_counter() + 0.1 * left)
+        gained = int(sum(len(nodes) for nodes in more)) - before
+        if gained <= 0:
+            return routes
+        self.stats["chains_served"] = self.stats.get("chains_served", 0.0) + gained
+        return more
+
+    def polish(self, routes: list[list[int]], share: float = 1.0) -> list[list[int]]:
+        """PyVRP's search from ``routes`` for ``share`` of the time left; its result when the
+        checker accepts it and it costs less, ``routes`` otherwise."""
+        # Keep back 2 % for translating back and checking (a 1,000-parcel evening needs ~0.1 s).
+        left = share * 0.98 * self.left_s() - 0.05
+        layout, stats = self.layout, self.stats
+        if self.translation is None or left <= 0.05:
+            return routes
+        found = pyvrp_search.search(self.translation, layout, left, self.seed, initial=routes)
+        if found is None:
+            return routes
+        stats["pyvrp_iterations"] = stats.get("pyvrp_iterations", 0.0) + found.iterations
+        if total_cost(layout, found.routes) >= total_cost(layout, routes) - 1e-9:
+            return routes
+        candidate = _to_solution(self.problem, layout, found.routes, math.nan, {})
+        if not check(self.problem, candidate).feasible:
+            return routes
+        stats["pyvrp_improved"] = 1.0
+        return found.routes
 
 
 def _to_solution(
