@@ -69,21 +69,23 @@ def _restore(
     builder.routes[v], builder.load_w[v], builder.load_v[v], builder.count[v] = state
 
 
-def _displacements(options: _Options) -> dict[int, list[tuple[int, int]]]:
-    """Parcel -> the (route, parcel on it) it could take the place of."""
-    displaces: dict[int, list[tuple[int, int]]] = {}
-    for (v, out), parcels in options.instead.items():
-        for p in parcels:
-            displaces.setdefault(p, []).append((v, out))
-    return displaces
+class _Index:
+    """The options turned round: per parcel, the routes it fits as they stand and the
+    (route, parcel on it) it could take the place of; and the route each parcel is on."""
+
+    def __init__(self, options: _Options, n_routes: int) -> None:
+        self.fits_in: dict[int, list[int]] = {}
+        for v, parcels in options.fits.items():
+            for p in parcels:
+                self.fits_in.setdefault(p, []).append(v)
+        self.displaces: dict[int, list[tuple[int, int]]] = {}
+        for (v, out), parcels in options.instead.items():
+            for p in parcels:
+                self.displaces.setdefault(p, []).append((v, out))
+        self.route_of = {p: v for v in range(n_routes) for p in options.parcels_on(v)}
 
 
-def _find_chain(
-    options: _Options,
-    displaces: dict[int, list[tuple[int, int]]],
-    start: int,
-    route_of: dict[int, int],
-) -> Chain | None:
+def _find_chain(index: _Index, start: int) -> Chain | None:
     """The shortest chain that gets parcel ``start`` (left out) onto a route, or None."""
     came_from: dict[int, tuple[int, int] | None] = {start: None}  # parcel -> (its mover, route)
     queue = deque([start])
@@ -93,9 +95,9 @@ def _find_chain(
         while step is not None:  # the routes this branch of the chain already changes
             used.add(step[1])
             step = came_from[step[0]]
-        home = route_of.get(parcel)
-        for v in options.fits:
-            if parcel in options.fits[v] and v != home and v not in used:
+        home = index.route_of.get(parcel)
+        for v in index.fits_in.get(parcel, []):
+            if v != home and v not in used:
                 chain: Chain = [(parcel, v, None)]
                 child = parcel
                 while came_from[child] is not None:
@@ -103,7 +105,7 @@ def _find_chain(
                     chain.append((mover, route, child))
                     child = mover
                 return chain
-        for v, out in displaces.get(parcel, []):
+        for v, out in index.displaces.get(parcel, []):
             if out not in came_from and v != home and v not in used:
                 came_from[out] = (parcel, v)
                 queue.append(out)
@@ -151,24 +153,23 @@ def serve_more(layout: Layout, routes: list[list[int]], deadline: float) -> list
         if time.perf_counter() >= deadline:
             return routes
         options.refresh(v)
+    # Parcels with the fewest vehicles that may carry them first.
+    by_scarcity = [int(p) for p in np.argsort(layout.allowed.sum(axis=0), kind="stable")]
+    carriable = np.asarray(layout.allowed.any(axis=0), dtype=bool).tolist()
     tried: set[int] = set()
-    displaces = _displacements(options)
-    route_of = {p: v for v in range(len(routes)) for p in options.parcels_on(v)}
+    index = _Index(options, len(routes))
     while time.perf_counter() < deadline:
         left_out = [
-            p
-            for p in np.argsort(layout.allowed.sum(axis=0), kind="stable")
-            if int(p) not in route_of and int(p) not in tried and layout.allowed[:, p].any()
+            p for p in by_scarcity if carriable[p] and p not in index.route_of and p not in tried
         ]
         if not left_out:
             break
-        parcel = int(left_out[0])
+        parcel = left_out[0]
         tried.add(parcel)
-        chain = _find_chain(options, displaces, parcel, route_of)
+        chain = _find_chain(index, parcel)
         if chain is not None and _apply(layout, builder, chain):
             for v in {v for _, v, _ in chain}:
                 options.refresh(v)
-            displaces = _displacements(options)
-            route_of = {p: v for v in range(len(routes)) for p in options.parcels_on(v)}
+            index = _Index(options, len(routes))
             tried.clear()  # the routes changed: earlier failures may succeed now
     return [list(nodes) for nodes in builder.routes]
