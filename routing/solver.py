@@ -388,11 +388,14 @@ class _RoutingModel:
             )
         ]
         values = np.concatenate(finite) if finite else np.zeros(1)
-        self.t0 = float(values.min()) if len(values) else 0.0
         transit = _ceil((lay.duration_s + lay.node_service_s[:, None]) * TIME_SCALE)
         longest_route = int(transit.max()) * (lay.n_nodes + 1)
-        horizon = int(((values.max() if len(values) else 0.0) - self.t0) * TIME_SCALE)
-        horizon += longest_route
+        # The origin lies one longest route before the first finite time, so that a vehicle
+        # whose departure is unbounded can leave early enough for the first window.
+        first = float(values.min()) if len(values) else 0.0
+        self.t0 = first - longest_route / TIME_SCALE
+        horizon = int(((values.max() if len(values) else 0.0) - first) * TIME_SCALE)
+        horizon += 2 * longest_route
         self.horizon = horizon
         callback = routing.RegisterTransitMatrix(transit.tolist())
         routing.AddDimension(callback, horizon, horizon, False, "time")

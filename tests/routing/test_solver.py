@@ -135,3 +135,31 @@ def test_every_solution_on_random_store_evenings_passes_the_checker(seed: int) -
     report = check(problem, solution)
     assert report.feasible, report.violations
     assert report.served + report.unserved == parcels
+
+
+@pytest.mark.parametrize("solution_limit", [None, 50])
+def test_or_tools_alone_serves_a_window_that_opens_before_the_drive_there(
+    solution_limit: int | None,
+) -> None:
+    # The driver may leave at any time; the only finite time in the problem is the delivery
+    # instant, 5 s, which the driver reaches only by leaving before it (3.2 s of travel).
+    problem = Problem(
+        locations=np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 1.0]]),
+        vehicles=(driver("d", 0, 1, budget_s=10.0),),
+        parcels=(
+            Parcel(
+                id="p",
+                pickup=0,
+                dropoff=2,
+                delivery_earliest_s=5.0,
+                delivery_latest_s=5.0,
+                penalty=100.0,
+            ),
+        ),
+        travel=EuclideanTravel(),
+    )
+    options = SolverOptions(pyvrp=False, solution_limit=solution_limit)
+    report = check(problem, solve(problem, time_limit_s=1.0, options=options))
+    assert report.feasible, report.violations
+    assert report.served == 1
+    assert report.cost == pytest.approx(brute_force_optimum(problem), abs=1e-2)
