@@ -4,8 +4,9 @@ Pipeline: prune vehicle × parcel pairs (``routing.layout``), build a first solu
 regret insertion (``routing.construct``), hand it to OR-Tools and let guided local search improve it
 — re-assigning single-stop drivers exactly in between (``routing.assignment``), sector by sector for
 large evenings (``routing.decompose``) — and, when the search runs against the clock, serve more
-parcels by ejection chains (``routing.chains``) and hand the result to PyVRP's search
-(``routing.pyvrp_search``) for the second half of the time. With separate
+parcels by ejection chains (``routing.chains``), re-choose drivers' routes by column generation
+and set packing where drivers carry several parcels (``routing.packing``), and hand the result to
+PyVRP's search (``routing.pyvrp_search``) for the time left. With separate
 pickup nodes and a time limit, PyVRP's search does it all, and OR-Tools' iterated local search where
 that does not apply. A ``solution_limit`` keeps everything in OR-Tools, where it replays exactly.
 Costs, times and loads are scaled to integers (OR-Tools works in int64); times and loads are rounded
@@ -266,8 +267,9 @@ class _Ending:
     def polish(self, routes: list[list[int]], share: float = 1.0) -> list[list[int]]:
         """PyVRP's search from ``routes`` for ``share`` of the time left; its result when the
         checker accepts it and it costs less, ``routes`` otherwise."""
-        # Keep back 2 % for translating back and checking (a 1,000-parcel evening needs ~0.1 s).
-        left = share * 0.98 * self.left_s() - 0.05
+        # Keep back 2 % of the whole limit for translating back and checking (a 1,000-parcel
+        # evening needs ~0.1 s), however little time is left.
+        left = share * (self.left_s() - 0.02 * self.time_limit_s) - 0.05
         layout, stats = self.layout, self.stats
         if self.translation is None or left <= 0.05:
             return routes

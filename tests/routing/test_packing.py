@@ -1,0 +1,106 @@
+"""The packing of drivers' routes: column generation over listed routes and HiGHS' MIP pick
+the best packing, every route stays feasible, and it never makes the routes worse."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from routing.bench.instances import synthetic_store_evening
+from routing.checker import check
+from routing.construct import regret_insertion
+from routing.layout import build_layout
+from routing.model import Parcel, Problem
+from routing.packing import applies, improve_by_packing
+from routing.solver import _to_solution
+from routing.travel import EuclideanTravel
+from tests.routing.conftest import brute_force_optimum, driver, random_store_problem, van
+
+
+def checked_cost(problem: Problem, routes: list[list[int]]) -> float:
+    layout = build_layout(problem)
+    report = check(problem, _to_solution(problem, layout, routes, float("nan"), {}))
+    assert report.feasible, report.violations
+    return report.cost
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_from_no_routes_at_all_the_packing_reaches_the_enumerated_optimum(seed: int) -> None:
+    problem = random_store_problem(seed, 3, 4)
+    layout = build_layout(problem)
+    if not applies(layout):
+        pytest.skip("this draw has no driver with room for two parcels")
+    empty: list[list[int]] = [[] for _ in problem.vehicles]
+    routes = improve_by_packing(layout, empty, time.perf_counter() + 5.0)
+    assert checked_cost(problem, routes) == pytest.approx(brute_force_optimum(problem), abs=1e-6)
+
+
+def swap_problem() -> Problem:
+    """Two drivers with room for two parcels each, east (a, tight budget) and north (b). Parcel
+    p lies east and fits a only; q lies between and fits either, but not on a together with p;
+    r lies north and fits b, also with q."""
+    locations = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [5.0, 0.3], [2.0, 2.0], [0.3, 5.0]])
+    vehicles = (
+        driver("a", 0, 1, budget_s=1.2, max_parcels=2),
+        driver("b", 0, 2, budget_s=4.0, max_parcels=2),
+    )
+    parcels = tuple(
+        Parcel(id=pid, pickup=0, dropoff=node, penalty=100.0)
+        for pid, node in (("p", 3), ("q", 4), ("r", 5))
+    )
+    return Problem(
+        locations=locations, vehicles=vehicles, parcels=parcels, travel=EuclideanTravel()
+    )
+
+
+def test_a_driver_carrying_the_wrong_parcel_hands_it_over_so_that_all_are_served() -> None:
+    problem = swap_problem()
+    layout = build_layout(problem)
+    index = problem.parcel_index
+    start = [[index["q"]], [index["r"]]]  # p is left out: it fits a only, and not beside q
+    assert checked_cost(problem, start) > 100.0
+    routes = improve_by_packing(layout, start, time.perf_counter() + 5.0)
+    cost = checked_cost(problem, routes)
+    assert routes[0] == [index["p"]]
+    assert sorted(routes[1]) == sorted([index["q"], index["r"]])
+    assert cost == pytest.approx(brute_force_optimum(problem), abs=1e-6)
+
+
+def test_on_an_evening_the_packing_serves_more_and_never_costs_more() -> None:
+    problem = synthetic_store_evening(30, 60, seed=3)
+    layout = build_layout(problem)
+    start = regret_insertion(layout, seed=0)
+    routes = improve_by_packing(layout, start, time.perf_counter() + 4.0)
+    assert checked_cost(problem, routes) <= checked_cost(problem, start) + 1e-6
+    served = sum(len(nodes) for nodes in routes)
+    assert served >= sum(len(nodes) for nodes in start)
+    for v, nodes in enumerate(routes):
+        assert len(nodes) <= problem.vehicles[v].max_parcels  # type: ignore[operator]
+
+
+def test_the_routes_come_back_unchanged_where_the_packing_does_not_apply() -> None:
+    # Single-parcel drivers and a van (VRPOD's shape): nothing to list beyond one parcel.
+    locations = np.array([[0.0, 0.0], [10.0, 0.0], [3.0, 1.0], [6.0, -1.0]])
+    problem = Problem(
+        locations=locations,
+        vehicles=(van("v", 0), driver("d", 0, 1, budget_s=5.0, max_parcels=1)),
+        parcels=(
+            Parcel(id="p", pickup=0, dropoff=2, penalty=50.0),
+            Parcel(id="q", pickup=0, dropoff=3, penalty=50.0),
+        ),
+        travel=EuclideanTravel(),
+    )
+    layout = build_layout(problem)
+    start = [[0, 1], []]
+    assert not applies(layout)
+    assert improve_by_packing(layout, start, time.perf_counter() + 1.0) is start
+    # Separate pickups (not loaded at the store): the packing does not apply either.
+    pickups = Problem(
+        locations=locations,
+        vehicles=(driver("d", 0, 1, budget_s=50.0, max_parcels=3),),
+        parcels=(Parcel(id="p", pickup=2, dropoff=3, penalty=50.0),),
+        travel=EuclideanTravel(),
+    )
+    assert not applies(build_layout(pickups))
