@@ -61,7 +61,7 @@ GLS_LAMBDA_LOADED = 0.5
 POLISH_SHARE = 0.5
 # Share of the time the packing of drivers' routes gets (``routing.packing``) on evenings where
 # drivers carry several parcels each.
-PACKING_SHARE = 0.7
+PACKING_SHARE = 0.8
 
 
 @dataclass(frozen=True)
