@@ -14,18 +14,21 @@ they are needed (column generation):
    HiGHS (``highspy``), warm-started from its last basis as routes are added.
 2. Its duals put a price on each parcel and each vehicle. For each driver, the feasible routes over
    the parcels worth the most to it are listed (``_Lister.routes``: sets grown one parcel at a
-   time, each in its best order among all orders, windows and detour budget checked by
-   ``schedule.time_routes``; a set that cannot pay for itself even with the best parcels added is
-   not grown), and those with a negative reduced cost join the master.
-3. When no such route is left, or the time share is spent, HiGHS' MIP solves the integer packing,
-   started from the current routes, over the routes whose reduced cost leaves room to beat them
-   (the others cannot be in a better packing).
+   time, the new parcel inserted where it costs least in its parent's order, windows and detour
+   budget checked by ``schedule.time_routes``; a set that cannot pay for itself even with the
+   best parcels added is not grown), and those with a negative reduced cost join the master.
+3. When no such route is left, or the time share is spent, an integer packing is sought among
+   the routes whose reduced cost leaves room to beat the current ones (the others cannot be in a
+   better packing): the relaxation rounded greedily, HiGHS' MIP over the routes of the
+   relaxation's optimal face started from the best so far, then HiGHS' MIP over neighbourhoods
+   of about 30 vehicles that share parcels, every other route held, for the time left.
 
 Vehicles whose routes are not listed (vans, and any vehicle not loaded at the store) keep their
 current route as their only option besides staying empty; routes are listed with up to
 ``MAX_LISTED`` parcels. Measured on the synthetic 200-driver / 400-parcel evening: the relaxation
-bounds what any solution can serve at 370.8 parcels, and the packing over the generated routes
-serves 370 where local search stopped at 366.
+over every route (generated to the end, no time limit) bounds what any solution can serve at
+370.8 parcels, and the packing from a 366-parcel solution serves 370 in 6 s; on 500/1000 the
+bound is 991.5 and the whole solve serves 983–989 in 30 s.
 """
 
 from __future__ import annotations
@@ -67,9 +70,8 @@ INSERTIONS = {
 
 @dataclass(frozen=True)
 class Listed:
-    """Routes of one vehicle: parcels (sorted, one row per route), best order and its cost."""
+    """Routes of one vehicle: parcels in driving order and the cost of each route."""
 
-    parcels: list[tuple[int, ...]]
     orders: list[tuple[int, ...]]
     costs: FloatArray
 
@@ -156,7 +158,7 @@ class _Lister:
         useful = prize[parcels] > EPSILON
         order = np.argsort(-gain[useful], kind="stable")[:CANDIDATES]
         candidates = np.sort(parcels[useful][order])
-        out = Listed([], [], np.empty(0))
+        out = Listed([], np.empty(0))
         if not len(candidates):
             return out
         size = int(self.size[v])
@@ -209,12 +211,6 @@ class _Lister:
             return out
         reduced = all_costs - np.concatenate([prize[s].sum(axis=1) for s in found_sets]) + price
         best = np.argsort(reduced, kind="stable")[:ADDED_PER_DRIVER]
-        all_sets = np.concatenate(
-            [
-                np.pad(s, ((0, 0), (0, MAX_LISTED - s.shape[1])), constant_values=-1)
-                for s in found_sets
-            ]
-        )
         all_orders = np.concatenate(
             [
                 np.pad(o, ((0, 0), (0, MAX_LISTED - o.shape[1])), constant_values=-1)
@@ -222,7 +218,6 @@ class _Lister:
             ]
         )
         return Listed(
-            [tuple(int(p) for p in row if p >= 0) for row in all_sets[best]],
             [tuple(int(p) for p in row if p >= 0) for row in all_orders[best]],
             all_costs[best],
         )
