@@ -7,7 +7,7 @@ its own savepoint, so a call that changes something never leaks into the next on
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -565,13 +565,28 @@ def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
             yield from _walk(value, f"{path}[{index}]")
 
 
+def _is_timestamp(text: str) -> bool:
+    """An ISO 8601 date-time: its digits can spell a six-digit code (microseconds 100007 did)
+    without anything leaking."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _leaks(body: Any, role: str, secrets: list[Secret]) -> list[str]:
     found = []
     for path, node in _walk(body):
         for secret in secrets:
             if role in secret.allowed:
                 continue
-            if secret.text is not None and isinstance(node, str) and secret.text in node:
+            if (
+                secret.text is not None
+                and isinstance(node, str)
+                and secret.text in node
+                and not (secret.text.isdigit() and _is_timestamp(node))
+            ):
                 found.append(f"{secret.what} at {path}")
             if (
                 secret.point is not None
