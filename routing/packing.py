@@ -28,7 +28,7 @@ current route as their only option besides staying empty; routes are listed with
 ``MAX_LISTED`` parcels. Measured on the synthetic 200-driver / 400-parcel evening: the relaxation
 over every route (generated to the end, no time limit) bounds what any solution can serve at
 370.8 parcels, and the packing from a 366-parcel solution serves 370 in 6 s; on 500/1000 the
-bound is 991.5 and the whole solve serves 983–989 in 30 s.
+bound is 991.5 and the whole solve serves 987–990 in 30 s.
 """
 
 from __future__ import annotations
