@@ -10,8 +10,9 @@ Listing every route is too much (a 200-driver evening has ~400,000), so routes a
 they are needed (column generation):
 
 1. The restricted master problem — the linear relaxation of the packing over the routes found so
-   far, starting from the current routes and every driver's single-parcel routes — is solved by
-   HiGHS (``highspy``), warm-started from its last basis as routes are added.
+   far, starting from the current routes and single-parcel routes (each parcel on the vehicles
+   it costs least on, and on all of them when it is left out) — is solved by HiGHS
+   (``highspy``) with the interior point method, whose prices converge in fewer rounds.
 2. Its duals put a price on each parcel and each vehicle. For each driver, the feasible routes over
    the parcels worth the most to it are listed (``_Lister.routes``: sets grown one parcel at a
    time, the new parcel inserted where it costs least in its parent's order, windows and detour
@@ -21,7 +22,7 @@ they are needed (column generation):
    the routes whose reduced cost leaves room to beat the current ones (the others cannot be in a
    better packing): the relaxation rounded greedily, HiGHS' MIP over the routes of the
    relaxation's optimal face started from the best so far, then HiGHS' MIP over neighbourhoods
-   of about 30 vehicles that share parcels, every other route held, for the time left.
+   of ``NEIGHBOURHOOD`` vehicles that share parcels, every other route held, for the time left.
 
 Vehicles whose routes are not listed (vans, and any vehicle not loaded at the store) keep their
 current route as their only option besides staying empty; routes are listed with up to
