@@ -39,7 +39,6 @@ from routing.construct import regret_insertion
 from routing.decompose import improve_by_sectors
 from routing.layout import Layout, build_layout
 from routing.model import Problem, Route, Solution, Stop, StopKind
-from routing.packing import improve_by_packing
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -61,7 +60,8 @@ GLS_LAMBDA_LOADED = 0.5
 POLISH_SHARE = 0.5
 # Share of the time the packing of drivers' routes gets (``routing.packing``) on evenings where
 # drivers carry several parcels each. Measured on the 500/1000 evening (30 s): 0.7 → 983 and
-# 989 served, 0.8 → 987 and 987, 0.9 → 988 and 989; 200/400 (10 s): 369 at 0.7 and 0.8.
+# 989 served, 0.8 → 987 and 987, 0.9 → 988 and 989; 200/400 (10 s): 369 at 0.7 and 0.8 (all
+# before the packing's final settings, with which 0.9 gave 988–991 and 370).
 PACKING_SHARE = 0.9
 
 
@@ -159,7 +159,6 @@ def solve(
             if check(problem, solution).feasible:
                 return solution
         stats["pyvrp_rejected"] = 1.0
-    # Parcels loaded at the store: our pipeline first, PyVRP from its result for the last part.
     # Parcels loaded at the store, against the clock: our pipeline first, then the packing of
     # drivers' routes, then PyVRP from the result for the last part.
     left_s = time_limit_s - (time.perf_counter() - started)
@@ -245,7 +244,7 @@ class _Ending:
         # The search before may have overrun its share: never past 98 % of the whole limit,
         # which leaves time to check the result and hand it back.
         deadline = min(time.perf_counter() + self.pack_s, self.started + 0.98 * self.time_limit_s)
-        packed = improve_by_packing(layout, routes, deadline)
+        packed = packing.improve_by_packing(layout, routes, deadline)
         if packed is routes:
             return routes
         candidate = _to_solution(self.problem, layout, packed, math.nan, {})
