@@ -338,7 +338,11 @@ class _Master:
 
     def value(self, columns: set[int]) -> float:
         """The master's objective of a packing (route costs less the penalties it saves)."""
-        return sum(self.cost[j] - float(self.penalty[list(self.order[j])].sum()) for j in columns)
+        return sum(self.column_cost(j) for j in columns)
+
+    def column_cost(self, j: int) -> float:
+        """Route j's coefficient in the master: its cost less the penalties it saves."""
+        return self.cost[j] - float(self.penalty[list(self.order[j])].sum())
 
     def reduced_costs(self, parcel_price: FloatArray, vehicle_price: FloatArray) -> FloatArray:
         return np.array(
@@ -365,9 +369,7 @@ class _Master:
             touched.append(self.n_parcels + self.vehicle[j])
         used, rows = np.unique(np.array(touched, dtype=np.intp), return_inverse=True)
         highs = self._new(len(used))
-        cost = np.array(
-            [self.cost[j] - float(self.penalty[list(self.order[j])].sum()) for j in columns]
-        )
+        cost = np.array([self.column_cost(int(j)) for j in columns])
         n = len(columns)
         highs.addCols(
             n,
