@@ -60,6 +60,10 @@ GENERATION_SHARE = 0.3  # of the packing's time for generating routes (500/1000:
 # served; 0.4 → 987–990; 0.5 → 988, 989), the rest for the integer packing
 FACE_TOLERANCE = 1e-7  # relative to the relaxation's value: a route on its optimal face
 FIRST_MIP_SHARE = 0.3  # of the time left for the MIP over the relaxation's optimal face
+# The best packing's routes with at least these values in the relaxation are held, in turn, while
+# the other vehicles' routes are re-chosen, each step for up to AGREEMENT_SHARE of the time left.
+AGREEMENTS = (0.5, 0.99)
+AGREEMENT_SHARE = 0.3
 # Vehicles whose routes are re-chosen together, the others held. Measured on the 500/1000 evening
 # (30 s): 20 → 987 served, 30 → 988, 45 → 989.
 NEIGHBOURHOOD = 45
@@ -506,7 +510,47 @@ def _integer_packing(
         if chosen is not None and master.value(chosen) < best_value - EPSILON:
             best, best_value = chosen, master.value(chosen)
         LOG.debug("packing: MIP over %d routes: %.1f", int(keep.sum()), best_value)
+    x = np.zeros(len(master.order))
+    x[: len(relaxed.x)] = relaxed.x  # routes added after the last relaxation are at 0
+    for agreement in AGREEMENTS:
+        best = _by_agreement(master, best, usable, x >= agreement, deadline)
     return _by_neighbourhoods(master, best, usable, deadline)
+
+
+def _by_agreement(
+    master: _Master,
+    best: set[int],
+    usable: npt.NDArray[np.bool_],
+    agreed: npt.NDArray[np.bool_],
+    deadline: float,
+) -> set[int]:
+    """``best`` with its routes that the relaxation agrees on (``agreed``) held and every other
+    vehicle's route re-chosen by HiGHS' MIP among all its usable routes (relaxation induced
+    neighbourhood search). The MIP over the optimal face is too narrow to serve the most, and the
+    one over every route too wide to finish; this one is in between. 500/1000 evening, from the
+    face MIP's 986 served: 991 (the most the routes allow) in 0.9 s with agreement ≥ 0.5."""
+    left = deadline - time.perf_counter()
+    if left <= 0.05:
+        return best
+    held = {j for j in best if agreed[j]}
+    held_vehicles = {master.vehicle[j] for j in held}
+    held_parcels = {p for j in held for p in master.order[j]}
+    keep = usable.copy()
+    for j in np.flatnonzero(usable).tolist():
+        if master.vehicle[j] in held_vehicles or not held_parcels.isdisjoint(master.order[j]):
+            keep[j] = False
+    inside = best - held
+    keep[list(inside)] = True
+    chosen = master.integer(keep, inside, AGREEMENT_SHARE * left)
+    LOG.debug(
+        "packing: %d routes held, MIP over %d: %.1f",
+        len(held),
+        int(keep.sum()),
+        master.value(held | chosen) if chosen is not None else master.value(best),
+    )
+    if chosen is None or master.value(chosen) >= master.value(inside) - EPSILON:
+        return best
+    return held | chosen
 
 
 def _by_neighbourhoods(
