@@ -20,16 +20,18 @@ they are needed (column generation):
    best parcels added is not grown), and those with a negative reduced cost join the master.
 3. When no such route is left, or the time share is spent, an integer packing is sought among
    the routes whose reduced cost leaves room to beat the current ones (the others cannot be in a
-   better packing): the relaxation rounded greedily, HiGHS' MIP over the routes of the
-   relaxation's optimal face started from the best so far, then HiGHS' MIP over neighbourhoods
-   of ``NEIGHBOURHOOD`` vehicles that share parcels, every other route held, for the time left.
+   better packing): the relaxation rounded greedily; HiGHS' MIP over the routes of the
+   relaxation's optimal face started from the best so far; HiGHS' MIP over every vehicle whose
+   route the relaxation does not agree on, the agreed routes held (``AGREEMENTS``); then HiGHS'
+   MIP over neighbourhoods of ``NEIGHBOURHOOD`` vehicles that share parcels, every other route
+   held, for the time left.
 
 Vehicles whose routes are not listed (vans, and any vehicle not loaded at the store) keep their
 current route as their only option besides staying empty; routes are listed with up to
 ``MAX_LISTED`` parcels. Measured on the synthetic 200-driver / 400-parcel evening: the relaxation
 over every route (generated to the end, no time limit) bounds what any solution can serve at
 370.8 parcels, and the packing from a 366-parcel solution serves 370 in 6 s; on 500/1000 the
-bound is 991.5 and the whole solve serves 988–991 in 30 s.
+bound is 991.5 and the whole solve serves 990–991 in 30 s.
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ import time
 import numpy as np
 import pytest
 
+from routing.assignment import route_cost_of
 from routing.bench.instances import synthetic_store_evening
 from routing.checker import check
 from routing.construct import regret_insertion
 from routing.layout import build_layout
 from routing.model import Parcel, Problem
-from routing.packing import applies, improve_by_packing
+from routing.packing import _by_agreement, _Master, applies, improve_by_packing
 from routing.solver import _to_solution
 from routing.travel import EuclideanTravel
 from tests.routing.conftest import brute_force_optimum, driver, random_store_problem, van
@@ -65,6 +66,28 @@ def test_a_driver_carrying_the_wrong_parcel_hands_it_over_so_that_all_are_served
     assert routes[0] == [index["p"]]
     assert sorted(routes[1]) == sorted([index["q"], index["r"]])
     assert cost == pytest.approx(brute_force_optimum(problem), abs=1e-6)
+
+
+def test_the_routes_the_relaxation_agrees_on_are_held_and_the_others_re_chosen() -> None:
+    problem = swap_problem()
+    layout = build_layout(problem)
+    p, q, r = (problem.parcel_index[name] for name in "pqr")
+    master = _Master(layout)
+    for v, order in ((0, (q,)), (0, (p,)), (1, (r,)), (1, (q, r))):
+        nodes = [int(layout.dropoff_node[parcel]) for parcel in order]
+        master.add(v, [order], [route_cost_of(layout, v, nodes)])
+    a_q, a_p, b_r, b_qr = range(4)
+    usable = np.ones(4, dtype=bool)
+    later = time.perf_counter() + 5.0
+    # Nothing agreed: both drivers re-chosen, all three parcels served.
+    agreed = np.zeros(4, dtype=bool)
+    assert _by_agreement(master, {a_q, b_r}, usable, agreed, later) == {a_p, b_qr}
+    # b's route held: a may swap q for p, but b cannot take q, so two stay served.
+    agreed[b_r] = True
+    chosen = _by_agreement(master, {a_q, b_r}, usable, agreed, later)
+    assert b_r in chosen
+    assert len(chosen) == 2
+    assert master.value(chosen) <= master.value({a_q, b_r}) + 1e-9
 
 
 def test_on_an_evening_the_packing_serves_more_and_never_costs_more() -> None:
