@@ -90,6 +90,28 @@ def test_the_routes_the_relaxation_agrees_on_are_held_and_the_others_re_chosen()
     assert master.value(chosen) <= master.value({a_q, b_r}) + 1e-9
 
 
+def test_the_prices_hold_both_for_the_penalties_and_for_a_number_served() -> None:
+    problem = swap_problem()
+    layout = build_layout(problem)
+    p, q, r = (problem.parcel_index[name] for name in "pqr")
+    master = _Master(layout)
+    for v, order in ((0, (q,)), (0, (p,)), (1, (r,)), (1, (q,)), (1, (q, r))):
+        nodes = [int(layout.dropoff_node[parcel]) for parcel in order]
+        master.add(v, [order], [route_cost_of(layout, v, nodes)])
+    for served in (None, 3):
+        if served is not None:
+            # Only a on p and b on q and r serve all three.
+            master.require_served(served)
+        relaxed = master.relax(5.0)
+        assert relaxed is not None
+        reduced = master.reduced_costs(relaxed)
+        # The duals are feasible, and the routes the relaxation takes have reduced cost 0.
+        assert reduced.min() >= -1e-6
+        assert np.abs(reduced[relaxed.x > 1e-6]).max() <= 1e-6
+    assert relaxed.x == pytest.approx([0, 1, 0, 0, 1], abs=1e-6)
+    assert relaxed.value == pytest.approx(master.cost[1] + master.cost[4], abs=1e-6)
+
+
 def test_on_an_evening_the_packing_serves_more_and_never_costs_more() -> None:
     problem = synthetic_store_evening(30, 60, seed=3)
     layout = build_layout(problem)
