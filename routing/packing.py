@@ -64,15 +64,17 @@ LEVEL_CAP = 4000  # sets grown per size and driver, the most promising first
 ADDED_PER_DRIVER = 4  # routes per driver and pricing round, the most negative reduced cost first
 CHUNK = 50_000  # orders timed at once
 SINGLES_PER_PARCEL = 10  # single-parcel routes per parcel in the first master
-GENERATION_SHARE = 0.3  # of the packing's time for generating routes (500/1000: 0.3 → 989, 989
-# served; 0.4 → 987–990; 0.5 → 988, 989), the rest for the integer packing
+# Of the packing's time, for generating routes; the rest for the integer packing. 500/1000, served
+# in 30 s: 0.2 → 991, 990, 991; 0.25 → 991, 991, 991; 0.3 → 988–991 in eight runs.
+GENERATION_SHARE = 0.25
 FACE_TOLERANCE = 1e-7  # relative to the relaxation's value: a route on its optimal face
-FIRST_MIP_SHARE = 0.1  # of the time left for the MIP over the relaxation's optimal face
+FIRST_MIP_SHARE = 0.3  # of the time left for the MIP over the relaxation's optimal face
 # The best packing's routes with at least these values in the relaxation are held, in turn, while
 # the other vehicles' routes are re-chosen, each step for up to AGREEMENT_SHARE of the time left.
 AGREEMENTS = (0.5, 0.99)
 AGREEMENT_SHARE = 0.5
 DETOUR_SHARE = 0.4  # of the time left once the most are served, for generating shorter routes
+DETOUR_MIN_S = 0.5  # below this time left, no shorter routes are generated
 # Vehicles whose routes are re-chosen together, the others held. Measured on the 500/1000 evening
 # (30 s): 20 → 987 served, 30 → 988, 45 → 989.
 NEIGHBOURHOOD = 45
@@ -317,6 +319,8 @@ class _Master:
     def require_served(self, served: int) -> None:
         """From now on the relaxation serves at least ``served`` parcels for the least cost
         without penalties: its prices then weigh detours, which the penalties dwarf."""
+        if self.served_row:
+            raise RuntimeError("the number served is required once")
         n = len(self.order)
         counts = np.array([len(order) for order in self.order], dtype=np.float64)
         self.highs.addRow(float(served), highspy.kHighsInf, n, np.arange(n, dtype=np.int32), counts)
@@ -330,7 +334,9 @@ class _Master:
         evening: the relaxation at 990.0 parcels after 5 rounds, against 986.9 with the simplex
         method) and each solve is faster."""
         highs = self.highs
-        highs.setOptionValue("time_limit", max(0.01, seconds))
+        # HiGHS (1.x) measures its time limit against the model's run time summed over every
+        # solve, not against this solve's.
+        highs.setOptionValue("time_limit", highs.getRunTime() + max(0.01, seconds))
         highs.setOptionValue("solver", "ipm")
         highs.setOptionValue("run_crossover", "off")
         highs.run()
@@ -340,6 +346,7 @@ class _Master:
             highs.setOptionValue("solver", "simplex")
             highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            LOG.debug("packing: relaxation not solved (%s)", highs.getModelStatus())
             return None
         solution = highs.getSolution()
         dual = -np.asarray(solution.row_dual)
@@ -370,14 +377,18 @@ class _Master:
         return taken
 
     def value(self, columns: set[int]) -> float:
-        """The master's objective of a packing (route costs less the penalties it saves)."""
+        """The packing's objective (route costs less the penalties they save), which the
+        integer packings minimise."""
         return sum(self.column_cost(j) for j in columns)
 
     def column_cost(self, j: int) -> float:
-        """Route j's coefficient in the master: its cost less the penalties it saves."""
+        """Route j's coefficient in the packing's objective: its cost less the penalties it
+        saves (also in the relaxation until ``require_served``)."""
         return self.cost[j] - float(self.penalty[list(self.order[j])].sum())
 
     def reduced_costs(self, relaxed: Relaxation) -> FloatArray:
+        """Each route's reduced cost under the prices of ``relaxed``: its cost less the prizes
+        of its parcels plus its vehicle's price."""
         prize, vehicle_price = relaxed.prize, relaxed.vehicle_price
         return np.array(
             [
@@ -514,8 +525,11 @@ def _integer_packing(
     deadline: float,
 ) -> set[int]:
     """The best packing found until ``deadline``: the start, the relaxation rounded, HiGHS' MIP
-    over the routes where the relaxation's optimum lies (reduced cost 0), then MIPs over
-    neighbourhoods of vehicles with the others held (``_by_neighbourhoods``)."""
+    over the routes where the relaxation's optimum lies (reduced cost 0), the MIPs over the
+    vehicles whose routes the relaxation does not agree on (``_by_agreement``), the routes of a
+    relaxation that must serve as many for the least detour and the vehicles it does not agree
+    on, then MIPs over neighbourhoods of vehicles with the others held
+    (``_by_neighbourhoods``)."""
     # The master's objective leaves out the penalty of every parcel.
     best, best_value = set(start), start_cost - float(master.penalty.sum())
     rounded = master.rounded(relaxed.x)
@@ -539,14 +553,17 @@ def _integer_packing(
         LOG.debug("packing: MIP over %d routes: %.1f", int(keep.sum()), best_value)
     for agreement in AGREEMENTS:
         best = _by_agreement(master, best, usable, _values(master, relaxed) >= agreement, deadline)
-    # The most parcels are served now, in all likelihood; the relaxation that must serve as many
-    # prices the parcels by the detour they cost, and the routes it generates shorten them.
+    # When the best packing is within a parcel's penalty of the relaxation, no parcel is left to
+    # gain: the relaxation that must serve as many then prices the parcels by the detour they
+    # cost, and the routes it generates shorten the packed ones. Else the neighbourhoods get the
+    # time to serve more.
     left = deadline - time.perf_counter()
-    if left > 0.05:
+    served_all = master.value(best) - relaxed.value < float(master.penalty.min(initial=np.inf))
+    if served_all and left > DETOUR_MIN_S:
         master.require_served(sum(len(master.order[j]) for j in best))
         shorter = _generate(master, lister, time.perf_counter() + DETOUR_SHARE * left)
-        _, usable = _usable(master, relaxed, best, master.value(best))
         if shorter is not None:
+            _, usable = _usable(master, relaxed, best, master.value(best))
             agreed = _values(master, shorter) >= AGREEMENTS[0]
             best = _by_agreement(master, best, usable, agreed, deadline)
     return _by_neighbourhoods(master, best, usable, deadline)
@@ -590,25 +607,36 @@ def _by_agreement(
     left = deadline - time.perf_counter()
     if left <= 0.05:
         return best
-    held = {j for j in best if agreed[j]}
-    held_vehicles = {master.vehicle[j] for j in held}
-    held_parcels = {p for j in held for p in master.order[j]}
-    keep = usable.copy()
-    for j in np.flatnonzero(usable).tolist():
-        if master.vehicle[j] in held_vehicles or not held_parcels.isdisjoint(master.order[j]):
-            keep[j] = False
-    inside = best - held
-    keep[list(inside)] = True
-    chosen = master.integer(keep, inside, AGREEMENT_SHARE * left)
+    held_vehicles = {master.vehicle[j] for j in best if agreed[j]}
+    free = set(range(master.n_vehicles)) - held_vehicles
+    candidates = [j for j in np.flatnonzero(usable).tolist() if master.vehicle[j] in free]
+    better = _rechoose(master, best, free, candidates, AGREEMENT_SHARE * left)
     LOG.debug(
-        "packing: %d routes held, MIP over %d: %.1f",
-        len(held),
-        int(keep.sum()),
-        master.value(held | chosen) if chosen is not None else master.value(best),
+        "packing: %d routes held, %d vehicles re-chosen: %.1f",
+        len(held_vehicles),
+        len(free),
+        master.value(better if better is not None else best),
     )
+    return best if better is None else better
+
+
+def _rechoose(
+    master: _Master, best: set[int], free: set[int], candidates: list[int], seconds: float
+) -> set[int] | None:
+    """The routes of the vehicles in ``free`` re-chosen by HiGHS' MIP among ``candidates``
+    (routes of theirs), every other route of ``best`` held, so that parcels on held routes are
+    not available: the packing when it is better than ``best``, else None."""
+    inside = {j for j in best if master.vehicle[j] in free}
+    held_parcels = {p for j in best - inside for p in master.order[j]}
+    keep = np.zeros(len(master.order), dtype=bool)
+    for j in candidates:
+        if master.vehicle[j] in free and held_parcels.isdisjoint(master.order[j]):
+            keep[j] = True
+    keep[list(inside)] = True
+    chosen = master.integer(keep, inside, seconds) if seconds > 0.01 else None
     if chosen is None or master.value(chosen) >= master.value(inside) - EPSILON:
-        return best
-    return held | chosen
+        return None
+    return (best - inside) | chosen
 
 
 def _by_neighbourhoods(
@@ -651,19 +679,11 @@ def _by_neighbourhoods(
                     for w in vehicles_of[p] - seen:
                         seen.add(w)
                         queue.append(w)
-        members = set(hood)
-        inside = {j for j in best if master.vehicle[j] in members}
-        held = {p for j in best - inside for p in master.order[j]}
-        keep = np.zeros(len(master.order), dtype=bool)
-        for v in hood:
-            for j in columns_of[v]:
-                if held.isdisjoint(master.order[j]):
-                    keep[j] = True
-        keep[list(inside)] = True
+        candidates = [j for v in hood for j in columns_of[v]]
         seconds = min(NEIGHBOURHOOD_SECONDS, deadline - time.perf_counter())
-        chosen = master.integer(keep, inside, seconds) if seconds > 0.01 else None
-        if chosen is not None and master.value(chosen) < master.value(inside) - EPSILON:
-            best = (best - inside) | chosen
+        better = _rechoose(master, best, set(hood), candidates, seconds)
+        if better is not None:
+            best = better
             stale = 0
             served = {p for j in best for p in master.order[j]}
             wanted = sorted(

@@ -14,7 +14,7 @@ from routing.checker import check
 from routing.construct import regret_insertion
 from routing.layout import build_layout
 from routing.model import Parcel, Problem
-from routing.packing import _by_agreement, _Master, applies, improve_by_packing
+from routing.packing import Relaxation, _by_agreement, _Master, applies, improve_by_packing
 from routing.solver import _to_solution
 from routing.travel import EuclideanTravel
 from tests.routing.conftest import brute_force_optimum, driver, random_store_problem, van
@@ -95,21 +95,50 @@ def test_the_prices_hold_both_for_the_penalties_and_for_a_number_served() -> Non
     layout = build_layout(problem)
     p, q, r = (problem.parcel_index[name] for name in "pqr")
     master = _Master(layout)
-    for v, order in ((0, (q,)), (0, (p,)), (1, (r,)), (1, (q,)), (1, (q, r))):
+
+    def add(v: int, order: tuple[int, ...]) -> None:
         nodes = [int(layout.dropoff_node[parcel]) for parcel in order]
         master.add(v, [order], [route_cost_of(layout, v, nodes)])
-    for served in (None, 3):
-        if served is not None:
-            # Only a on p and b on q and r serve all three.
-            master.require_served(served)
+
+    def assert_prices_hold() -> Relaxation:
         relaxed = master.relax(5.0)
         assert relaxed is not None
         reduced = master.reduced_costs(relaxed)
         # The duals are feasible, and the routes the relaxation takes have reduced cost 0.
         assert reduced.min() >= -1e-6
         assert np.abs(reduced[relaxed.x > 1e-6]).max() <= 1e-6
+        return relaxed
+
+    for v, order in ((0, (q,)), (0, (p,)), (1, (r,)), (1, (q,))):
+        add(v, order)
+    assert_prices_hold()
+    # Three served needs b on q and r, a route not listed yet.
+    master.require_served(3)
+    assert master.relax(5.0) is None
+    add(1, (q, r))  # listed now, with its number of parcels in the last row
+    relaxed = assert_prices_hold()
     assert relaxed.x == pytest.approx([0, 1, 0, 0, 1], abs=1e-6)
     assert relaxed.value == pytest.approx(master.cost[1] + master.cost[4], abs=1e-6)
+    with pytest.raises(RuntimeError, match="once"):
+        master.require_served(2)
+
+
+def test_parcels_on_held_routes_stay_where_they_are() -> None:
+    problem = swap_problem()
+    layout = build_layout(problem)
+    q, r = problem.parcel_index["q"], problem.parcel_index["r"]
+    master = _Master(layout)
+    for v, order in ((0, (q,)), (1, (r,)), (1, (q, r))):
+        nodes = [int(layout.dropoff_node[parcel]) for parcel in order]
+        master.add(v, [order], [route_cost_of(layout, v, nodes)])
+    a_q, b_r, b_qr = range(3)
+    usable = np.ones(3, dtype=bool)
+    agreed = np.array([True, False, False])  # a's route on q held: b cannot take q as well
+    later = time.perf_counter() + 5.0
+    assert _by_agreement(master, {a_q, b_r}, usable, agreed, later) == {a_q, b_r}
+    # With nothing held, either may carry q, but never both.
+    chosen = _by_agreement(master, {a_q, b_r}, usable, np.zeros(3, dtype=bool), later)
+    assert not {a_q, b_qr} <= chosen
 
 
 def test_on_an_evening_the_packing_serves_more_and_never_costs_more() -> None:
