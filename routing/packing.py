@@ -30,7 +30,7 @@ they are needed (column generation):
    (``_Master.require_served``): its prices then weigh detours, which the penalties dwarf, and
    the routes they generate are shorter; the vehicles whose routes this relaxation does not
    agree on are re-chosen again. 200/400 evening: this relaxation ends at 121.2 km of detour
-   at 370 served — the bound over every route, listed in full — and the packing at 129–131 km.
+   at 370 served — the bound over every route, listed in full — and the packing at 128.4–129.6 km.
 
 Vehicles whose routes are not listed (vans, and any vehicle not loaded at the store) keep their
 current route as their only option besides staying empty; routes are listed with up to
