@@ -25,12 +25,13 @@ they are needed (column generation):
    route the relaxation does not agree on, the agreed routes held (``AGREEMENTS``); then HiGHS'
    MIP over neighbourhoods of ``NEIGHBOURHOOD`` vehicles that share parcels, every other route
    held, for the time left.
-4. Before the neighbourhoods, once the most parcels are served in all likelihood, the master is
-   made to serve at least as many (a last row) for the least detour, without the penalties
-   (``_Master.require_served``): its prices then weigh detours, which the penalties dwarf, and
-   the routes they generate are shorter; the vehicles whose routes this relaxation does not
-   agree on are re-chosen again. 200/400 evening: this relaxation ends at 121.2 km of detour
-   at 370 served — the bound over every route, listed in full — and the packing at 128.4–129.6 km.
+4. Before the neighbourhoods, when the best packing is within one parcel's penalty of the
+   relaxation (no parcel left to gain), the master is made to serve at least as many (a last
+   row) for the least detour, without the penalties (``_Master.require_served``): its prices
+   then weigh detours, which the penalties dwarf, and the routes they generate are shorter; the
+   vehicles whose routes this relaxation does not agree on are re-chosen again. 200/400
+   evening: this relaxation ends at 121.2 km of detour at 370 served — the bound over every
+   route, listed in full — and the packing at 128.4–129.6 km.
 
 Vehicles whose routes are not listed (vans, and any vehicle not loaded at the store) keep their
 current route as their only option besides staying empty; routes are listed with up to
