@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -317,16 +318,19 @@ def _enqueue_send_on_commit(*, outbox_ids: list[int]) -> None:
     transaction.on_commit(send_after_commit, robust=True)
 
 
+# The task that sends outbox rows. Queued by its name: the tasks module imports this one.
+SEND_TASK = "notifications.send_outbox_messages"
+
+
 def enqueue_send(*, outbox_ids: Sequence[int], countdown_s: float | None = None) -> None:
     """Queue the sending of these outbox rows, in batches FCM accepts."""
-    from notifications.tasks import send_outbox_messages
-
     for start in range(0, len(outbox_ids), SEND_BATCH_SIZE):
         batch = list(outbox_ids[start : start + SEND_BATCH_SIZE])
+        send = current_app.signature(SEND_TASK, kwargs={"outbox_ids": batch})
         if countdown_s is None:
-            send_outbox_messages.apply_async(kwargs={"outbox_ids": batch})
+            send.apply_async()
         else:
-            send_outbox_messages.apply_async(kwargs={"outbox_ids": batch}, countdown=countdown_s)
+            send.apply_async(countdown=countdown_s)
 
 
 # --- Inbox -----------------------------------------------------------------------------------

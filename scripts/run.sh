@@ -71,8 +71,7 @@ else
   echo "The simulation failed: see .local/run/simulation.log"
 fi
 
-.venv/bin/celery -A backend.config worker -Q matching,notifications,default --concurrency 2 \
-  --loglevel INFO --hostname "worker@%h" &
+PYTHON="$ROOT/.venv/bin/python" sh scripts/worker.sh --concurrency 2 --hostname "worker@%h" &
 pids+=($!)
 .venv/bin/celery -A backend.config beat --loglevel INFO \
   --schedule .local/run/celerybeat-schedule --pidfile "" &

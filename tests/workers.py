@@ -3,13 +3,15 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import redis
 from django.conf import settings
 from django.db import connection
+
+from backend.core.tasks import ping
+from backend.core.workers import worker_start
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,37 +36,11 @@ def start_worker(name: str) -> subprocess.Popen[bytes]:
         "DATABASE_URL": worker_database_url(),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backend.config",
-            "worker",
-            "-Q",
-            "matching,notifications,default",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    from backend.config.celery import ping
-
+    process = worker_start(name=name, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while True:
         try:
-            if ping.apply_async(queue="default").get(timeout=5) == "pong":
+            if ping.apply_async().get(timeout=5) == "pong":
                 return process
         except Exception as exc:  # not up yet
             if process.poll() is not None:

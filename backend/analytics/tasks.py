@@ -1,12 +1,12 @@
 """Celery entry points for analytics."""
 
-from backend.config.celery import app
-from backend.matching.tasks import TASK_OPTIONS
+from celery import shared_task
+
+from backend.analytics import services
+from backend.core.tasks import TASK_OPTIONS
 
 
-@app.task(name="analytics.rollup_recent", **TASK_OPTIONS)
+@shared_task(name="analytics.rollup_recent", **TASK_OPTIONS)
 def rollup_recent() -> int:
     """Recompute every store's rollups of the last days (idempotent)."""
-    from backend.analytics.services import rollups_refresh_recent
-
-    return rollups_refresh_recent()
+    return services.rollups_refresh_recent()

@@ -209,7 +209,9 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[Enqueued]:
     """Tasks queued for sending, recorded instead of published; run them with ``run_queued``."""
     queued: list[Enqueued] = []
 
-    def apply_async(kwargs: dict[str, Any], countdown: float | None = None, **_: Any) -> None:
+    def apply_async(
+        args: Any = None, kwargs: Any = None, countdown: float | None = None, **_: Any
+    ) -> None:
         queued.append(Enqueued(list(kwargs["outbox_ids"]), countdown))
 
     monkeypatch.setattr(tasks.send_outbox_messages, "apply_async", apply_async)

@@ -84,7 +84,7 @@ def test_a_broker_outage_at_commit_does_not_break_the_caller(
     driver = user_factory()
     register(driver, "tok-1")
 
-    def broker_down(**_: Any) -> None:
+    def broker_down(*_: Any, **__: Any) -> None:
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.send_outbox_messages, "apply_async", broker_down)
