@@ -6,17 +6,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts import services
+from backend.accounts.auth import user_of
 from backend.accounts.models import User
-from backend.accounts.selectors import user_data_export
 from backend.accounts.serializers import (
-    DataExportSerializer,
     DriverProfileSerializer,
     LogoutInputSerializer,
     MeSerializer,
     MeUpdateSerializer,
     RegisterInputSerializer,
 )
-from backend.core.auth import user_of
 from backend.core.idempotency import idempotent
 from backend.core.throttling import AnonThrottle
 
@@ -78,27 +76,6 @@ class MeApi(APIView):
         data.is_valid(raise_exception=True)
         services.user_update(user=_me(request), **data.validated_data)
         return Response(MeSerializer(_me(request)).data)
-
-    @extend_schema(
-        tags=["me"],
-        responses={204: None},
-        summary="Delete my account (personal data erased, history kept anonymous)",
-    )
-    def delete(self, request: Request) -> Response:
-        services.user_erase(user=user_of(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class MeExportApi(APIView):
-    @extend_schema(
-        tags=["me"],
-        responses=DataExportSerializer,
-        summary="Download everything held about me (JSON)",
-    )
-    def get(self, request: Request) -> Response:
-        response = Response(user_data_export(user=user_of(request)))
-        response["Content-Disposition"] = 'attachment; filename="my-data.json"'
-        return response
 
 
 class DriverProfileApi(APIView):

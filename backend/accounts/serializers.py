@@ -80,14 +80,3 @@ class MeUpdateSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
-
-
-class DataExportSerializer(serializers.Serializer):
-    account = serializers.DictField()
-    driver_profile = serializers.DictField(allow_null=True)
-    delivery_requests = serializers.ListField(child=serializers.DictField())
-    trips = serializers.ListField(child=serializers.DictField())
-    offers = serializers.ListField(child=serializers.DictField())
-    ratings_given = serializers.ListField(child=serializers.DictField())
-    ratings_received = serializers.ListField(child=serializers.DictField())
-    earnings = serializers.ListField(child=serializers.DictField())

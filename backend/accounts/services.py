@@ -8,19 +8,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import DomainError, InvalidInput
-from backend.stores.models import StoreMembership
 
 
 class EmailTaken(DomainError):
     code = "email_taken"
     default_detail = "An account with this e-mail address already exists."
-
-
-class AccountHasActiveDeliveries(DomainError):
-    code = "active_deliveries"
-    default_detail = (
-        "A delivery you take part in is under way; the account can be deleted once it is over."
-    )
 
 
 @transaction.atomic
@@ -75,30 +67,19 @@ def token_blacklist(*, refresh: str) -> None:
         raise InvalidInput("refresh", "Token is invalid or expired.") from exc
 
 
-def user_erase(*, user: User) -> None:
-    """Delete an account: personal data is erased, the delivery history stays consistent
-    (requests, offers, earnings and ratings remain, pointing at an anonymous account).
-
-    Raises AccountHasActiveDeliveries while a delivery is under way.
-    """
-    from backend.deliveries.services import requests_anonymise_for_customer
-    from backend.matching.services import driver_withdraw_everything
-
-    with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        requests_anonymise_for_customer(customer_id=user.pk)
-        driver_withdraw_everything(driver_id=user.pk)
-        user.email = f"erased-{user.pk}@invalid.example"
-        user.full_name = ""
-        user.phone = ""
-        user.is_active = False
-        user.erased_at = timezone.now()
-        user.set_unusable_password()
-        user.save(
-            update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"]
-        )
-        DriverProfile.objects.filter(user=user).update(verified=False)
-        StoreMembership.objects.filter(user=user).delete()
-        # Every session ends: no refresh token of this account works any more.
-        for outstanding in OutstandingToken.objects.filter(user=user):
-            BlacklistedToken.objects.get_or_create(token=outstanding)
+@transaction.atomic
+def account_erase_for_user(*, user: User) -> None:
+    """For an account being deleted (``privacy.services.user_erase`` runs every app's part): the
+    e-mail, name, phone and password go, the driver profile is no longer verified and every
+    session ends."""
+    user.email = f"erased-{user.pk}@invalid.example"
+    user.full_name = ""
+    user.phone = ""
+    user.is_active = False
+    user.erased_at = timezone.now()
+    user.set_unusable_password()
+    user.save(update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"])
+    DriverProfile.objects.filter(user=user).update(verified=False)
+    # Every session ends: no refresh token of this account works any more.
+    for outstanding in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=outstanding)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.auth import user_of
 from backend.analytics import exports, selectors, services
 from backend.analytics.models import VanHandover
 from backend.analytics.serializers import (
@@ -23,13 +24,13 @@ from backend.analytics.serializers import (
     KpiQuerySerializer,
     KpiReportSerializer,
 )
-from backend.core.auth import user_of
 from backend.deliveries.models import DeliveryRequest
 from backend.stores.models import Store
+from backend.stores.selectors import managed_store
 
 
 def _store(request: Request, store_id: int) -> Store:
-    return selectors.managed_store(user=user_of(request), store_id=store_id)
+    return managed_store(user=user_of(request), store_id=store_id)
 
 
 def _period(request: Request, store: Store) -> dict[str, Any]:

@@ -37,12 +37,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.analytics.models import VanHandover
 from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.matching.models import Offer, OfferState
 from backend.stores.models import Store
 
 GRANULARITIES = ("day", "week", "month")
@@ -574,8 +575,6 @@ def kpi_fields() -> list[str]:
 def attention_requests(*, store_id: int, now: datetime | None = None) -> QuerySet[DeliveryRequest]:
     """Open requests of the store with no driver response ``ANALYTICS_ATTENTION_AFTER_S``
     after posting, oldest first, annotated with ``handed_to_vans``."""
-    from backend.matching.models import Offer
-
     now = now or timezone.now()
     responded = Offer.objects.filter(request=OuterRef("pk"), responded_at__isnull=False)
     return (
@@ -619,10 +618,6 @@ def dropoff_points(*, store: Store, start: date, end: date, limit: int) -> list[
 def requests_for_export(*, store: Store, start: date, end: date) -> QuerySet[DeliveryRequest]:
     """The period's requests with what the CSV shows, oldest first; ``responders`` and
     ``detour_m`` are annotated (no query per row)."""
-    from django.db.models import Count, Q, Subquery
-
-    from backend.matching.models import Offer, OfferState
-
     since = local_midnight_utc(store=store, day=start)
     until = local_midnight_utc(store=store, day=end + timedelta(days=1))
     selected = Offer.objects.filter(request=OuterRef("pk"), state=OfferState.SELECTED)
@@ -638,28 +633,6 @@ def requests_for_export(*, store: Store, start: date, end: date) -> QuerySet[Del
         )
         .order_by("created_at", "id")
     )
-
-
-def managed_store(*, user: Any, store_id: int) -> Store:
-    """The store if the user manages it. Raises Store.DoesNotExist otherwise (a 404: the
-    existence of other stores' data is not revealed)."""
-    from backend.stores.models import StoreMembership
-
-    if not getattr(user, "is_authenticated", False):
-        raise Store.DoesNotExist()
-    return Store.objects.get(
-        pk=store_id,
-        memberships__user_id=user.pk,
-        memberships__role=StoreMembership.Role.MANAGER,
-    )
-
-
-def managed_stores(*, user: Any) -> QuerySet[Store]:
-    from backend.stores.models import StoreMembership
-
-    return Store.objects.filter(
-        memberships__user_id=user.pk, memberships__role=StoreMembership.Role.MANAGER
-    ).order_by("name", "id")
 
 
 def report_for(*, store: Store, start: date, end: date, granularity: str) -> KpiReport:

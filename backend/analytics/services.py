@@ -19,6 +19,8 @@ from backend.analytics.selectors import (
     local_today,
 )
 from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.matching.models import Van, VanPlan, VanStop
+from backend.matching.services import request_cancel, request_fee_step_up
 from backend.stores.models import Store
 
 _ROLLUP_LOCK = 730_001  # advisory lock class: one rebuild per store at a time
@@ -102,8 +104,6 @@ def attention_fee_raise(
     """Raise an open request's fee by one step (``FEE_RAISE_STEP_EUR``), never above the
     store's maximum; its pending offers pay at least the new fee (as the batch's fee raise
     does). Raises DoesNotExist, RequestNotOpen, FeeAtMaximum."""
-    from backend.matching.services import request_fee_step_up
-
     request = _locked_open(store_id=store_id, request_id=request_id)
     if request.fee_eur >= request.store.fee_max_eur:
         raise FeeAtMaximum()
@@ -116,8 +116,6 @@ def attention_hand_to_vans(*, store_id: int, request_id: int, by: User) -> VanHa
     """Give an open request to the store's vans: it is recorded, and added at the end of the
     first active van's round in the store's current plan (a plan is started if there is none).
     A second call changes nothing. Raises DoesNotExist, RequestNotOpen, NoActiveVan."""
-    from backend.matching.models import Van, VanPlan, VanStop
-
     request = _locked_open(store_id=store_id, request_id=request_id)
     existing = VanHandover.objects.filter(request=request).first()
     if existing is not None:
@@ -146,8 +144,6 @@ def attention_hand_to_vans(*, store_id: int, request_id: int, by: User) -> VanHa
 def attention_cancel(*, store_id: int, request_id: int, message: str) -> DeliveryRequest:
     """Cancel an open request on the store's side; the customer is notified with the message.
     Raises DoesNotExist, RequestNotOpen."""
-    from backend.deliveries.services import request_cancel
-
     _locked_open(store_id=store_id, request_id=request_id)
     return request_cancel(
         request_id=request_id, by=DeliveryRequest.CancelledBy.STORE, reason=message

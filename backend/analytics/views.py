@@ -21,6 +21,7 @@ from backend.analytics import charts, exports, selectors, services
 from backend.analytics.serializers import KpiQuerySerializer
 from backend.core.errors import DomainError
 from backend.stores.models import Store
+from backend.stores.selectors import managed_store, managed_stores
 
 LOGIN_URL = reverse_lazy("analytics:login")
 
@@ -50,7 +51,7 @@ class ManagerLogoutView(LogoutView):
 
 def _store(request: HttpRequest, store_id: int) -> Store:
     try:
-        return selectors.managed_store(user=request.user, store_id=store_id)
+        return managed_store(user=request.user, store_id=store_id)
     except Store.DoesNotExist:
         raise Http404() from None
 
@@ -155,7 +156,7 @@ def tiles(totals: selectors.KpiTotals) -> list[dict[str, Any]]:
 
 @login_required(login_url=LOGIN_URL)
 def store_list(request: HttpRequest) -> HttpResponse:
-    stores = list(selectors.managed_stores(user=request.user))
+    stores = list(managed_stores(user=request.user))
     if len(stores) == 1:
         return redirect("analytics:dashboard", store_id=stores[0].pk)
     return render(request, "analytics/stores.html", {"stores": stores})

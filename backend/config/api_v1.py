@@ -7,6 +7,7 @@ from backend.accounts import apis as accounts
 from backend.analytics import urls as analytics_urls
 from backend.deliveries import apis as deliveries
 from backend.matching import apis as matching
+from backend.privacy import apis as privacy
 from backend.stores import apis as stores
 
 urlpatterns = [
@@ -16,22 +17,22 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
     # Me
-    path("me/", accounts.MeApi.as_view(), name="me"),
-    path("me/export/", accounts.MeExportApi.as_view(), name="me-export"),
+    path("me/", privacy.MeWithErasureApi.as_view(), name="me"),
+    path("me/export/", privacy.MeExportApi.as_view(), name="me-export"),
     path("me/driver-profile/", accounts.DriverProfileApi.as_view(), name="me-driver-profile"),
     # Stores
     path("stores/", stores.StoreListApi.as_view(), name="store-list"),
     path("stores/<int:pk>/", stores.StoreDetailApi.as_view(), name="store-detail"),
     # Delivery requests (customers)
-    path("delivery-requests/", deliveries.RequestListCreateApi.as_view(), name="request-list"),
+    path("delivery-requests/", matching.RequestListCreateApi.as_view(), name="request-list"),
     path(
         "delivery-requests/<int:request_id>/",
-        deliveries.RequestDetailApi.as_view(),
+        matching.RequestDetailApi.as_view(),
         name="request-detail",
     ),
     path(
         "delivery-requests/<int:request_id>/cancel/",
-        deliveries.RequestCancelApi.as_view(),
+        matching.RequestCancelApi.as_view(),
         name="request-cancel",
     ),
     path(
@@ -41,7 +42,7 @@ urlpatterns = [
     ),
     path(
         "delivery-requests/<int:request_id>/choose/",
-        deliveries.RequestChooseApi.as_view(),
+        matching.RequestChooseApi.as_view(),
         name="request-choose",
     ),
     path(
@@ -62,7 +63,7 @@ urlpatterns = [
     ),
     path(
         "delivery-requests/<int:request_id>/fail/",
-        deliveries.RequestFailApi.as_view(),
+        matching.RequestFailApi.as_view(),
         name="request-fail",
     ),
     path(
@@ -121,7 +122,7 @@ urlpatterns = [
     ),
     path(
         "manager/requests/<int:request_id>/cancel/",
-        deliveries.ManagerRequestCancelApi.as_view(),
+        matching.ManagerRequestCancelApi.as_view(),
         name="manager-request-cancel",
     ),
     path(

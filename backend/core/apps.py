@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from backend.core import clock
+
 
 class CoreConfig(AppConfig):
     name = "backend.core"
@@ -7,6 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from backend.core import clock
-
         clock.install()

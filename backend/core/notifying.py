@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from notifications.services import notify
+
 
 def notify_user(
     *,
@@ -12,6 +14,4 @@ def notify_user(
     collapse_key: str | None = None,
 ) -> None:
     """Write the user's inbox row and queue the push, inside the caller's transaction."""
-    from notifications.services import notify
-
     notify(user_id=user_id, event=event, payload=payload, ttl_s=ttl_s, collapse_key=collapse_key)

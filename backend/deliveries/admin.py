@@ -1,8 +1,7 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backend.core.errors import DomainError
 from backend.deliveries import services
 from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating
 
@@ -12,7 +11,7 @@ class ParcelInline(admin.TabularInline):
     extra = 0
 
 
-@admin.register(DeliveryRequest)
+# Registered by matching's admin, which adds the actions that involve offers and trips.
 class DeliveryRequestAdmin(admin.ModelAdmin):
     list_display = (
         "id",
@@ -44,22 +43,7 @@ class DeliveryRequestAdmin(admin.ModelAdmin):
         "closed_at",
         "created_at",
     )
-    actions = ["cancel_requests", "close_review"]
-
-    @admin.action(description="Cancel the selected requests (customer told)")
-    def cancel_requests(self, request: HttpRequest, queryset: QuerySet[DeliveryRequest]) -> None:
-        done = 0
-        for delivery in queryset:
-            try:
-                services.request_cancel(
-                    request_id=delivery.pk,
-                    by=DeliveryRequest.CancelledBy.STORE,
-                    reason="Cancelled by the store",
-                )
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"Request {delivery.pk}: {exc.detail}", messages.WARNING)
-        self.message_user(request, f"{done} request(s) cancelled.")
+    actions = ["close_review"]
 
     @admin.action(description="Close the review and unlock the codes")
     def close_review(self, request: HttpRequest, queryset: QuerySet[DeliveryRequest]) -> None:

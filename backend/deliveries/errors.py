@@ -37,3 +37,10 @@ class StepLocked(DomainError):
 class AlreadyRated(DomainError):
     code = "already_rated"
     default_detail = "This delivery was already rated."
+
+
+class AccountHasActiveDeliveries(DomainError):
+    code = "active_deliveries"
+    default_detail = (
+        "A delivery you take part in is under way; the account can be deleted once it is over."
+    )

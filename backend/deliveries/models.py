@@ -69,6 +69,13 @@ class DeliveryRequest(models.Model):
     fee_raised_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time the fee was raised for want of a response."
     )
+    agreed_fee_eur = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the assigned driver earns: the chosen offer's fee, set on assignment.",
+    )
     state = models.CharField(max_length=10, choices=RequestState.choices, default=RequestState.OPEN)
     pickup_code = models.CharField(max_length=6, default=new_code)
     delivery_code = models.CharField(max_length=6, default=new_code)

@@ -10,60 +10,13 @@ from backend.core.notifying import notify_user
 from backend.deliveries.models import DeliveryRequest
 
 
-def _collapse(request_id: int) -> str:
+def collapse_key(request_id: int) -> str:
+    """One request's notices replace each other on the phone: only the latest is shown."""
     return f"request-{request_id}"
 
 
 def _first_name(full_name: str) -> str:
     return (full_name or "").split(" ")[0] or "Your driver"
-
-
-def offer_new(
-    *,
-    driver_id: int,
-    request: DeliveryRequest,
-    offer_id: int,
-    fee_cents: int,
-    detour_s: int,
-    ttl_s: int,
-) -> None:
-    notify_user(
-        user_id=driver_id,
-        event="offer.new",
-        payload={
-            "request_id": request.pk,
-            "offer_id": offer_id,
-            "store_name": request.store.name,
-            "fee_cents": fee_cents,
-            "detour_min": round(detour_s / 60),
-        },
-        ttl_s=max(1, ttl_s),
-        collapse_key=_collapse(request.pk),
-    )
-
-
-def offers_withdrawn(*, request: DeliveryRequest, offers: Iterable[tuple[int, int]]) -> None:
-    """Tell each (driver id, offer id) that the request is no longer available."""
-    for driver_id, offer_id in offers:
-        notify_user(
-            user_id=driver_id,
-            event="offer.withdrawn",
-            payload={
-                "request_id": request.pk,
-                "offer_id": offer_id,
-                "store_name": request.store.name,
-            },
-            collapse_key=_collapse(request.pk),
-        )
-
-
-def offer_selected(*, driver_id: int, request: DeliveryRequest, offer_id: int) -> None:
-    notify_user(
-        user_id=driver_id,
-        event="offer.selected",
-        payload={"request_id": request.pk, "offer_id": offer_id, "store_name": request.store.name},
-        collapse_key=_collapse(request.pk),
-    )
 
 
 def first_response(*, request: DeliveryRequest, driver_name: str) -> None:
@@ -79,7 +32,7 @@ def choose_driver(*, request: DeliveryRequest, responder_count: int) -> None:
         user_id=request.customer_id,
         event="request.choose_driver",
         payload={"request_id": request.pk, "responder_count": responder_count},
-        collapse_key=_collapse(request.pk),
+        collapse_key=collapse_key(request.pk),
     )
 
 

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from backend.accounts.models import User
 from backend.core.fields import LatLngField
 from backend.deliveries.models import DeliveryRequest, Parcel, Rating
+from backend.deliveries.selectors import Audience
 
 phone_validator = RegexValidator(r"^\+?[0-9 ()\-.]{6,32}$", "Enter a phone number.")
 code_validator = RegexValidator(r"^[0-9]{6}$", "A code is six digits.")
@@ -186,6 +188,30 @@ class RequestManagerSerializer(_RequestBaseSerializer):
             "pickup_code_attempts",
             "delivery_code_attempts",
         ]
+
+
+SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.BaseSerializer]] = {
+    Audience.CUSTOMER: RequestCustomerSerializer,
+    Audience.DRIVER: RequestDriverSerializer,
+    Audience.OFFERED: RequestOfferedSerializer,
+    Audience.STORE: RequestManagerSerializer,
+}
+# One request, shaped for who is asking (the schema of ``GET /delivery-requests/{id}/``).
+REQUEST_FOR_VIEWER = PolymorphicProxySerializer(
+    component_name="DeliveryRequestForViewer",
+    serializers=[
+        RequestCustomerSerializer,
+        RequestDriverSerializer,
+        RequestOfferedSerializer,
+        RequestManagerSerializer,
+    ],
+    resource_type_field_name=None,
+)
+
+
+def request_shaped(request: DeliveryRequest, audience: str) -> Any:
+    """The request in the shape its audience may see."""
+    return SERIALIZER_FOR_AUDIENCE[audience](request).data
 
 
 class CancelInputSerializer(serializers.Serializer):

@@ -1,4 +1,8 @@
-"""Writes on delivery requests: posting, cancelling, the handover steps, ratings."""
+"""Writes on delivery requests: their rows, the handover steps, positions, ratings, earnings.
+
+The moves that involve offers or trips (posting with its matching, assigning, cancelling,
+failing, expiring) belong to matching, which calls down into this module.
+"""
 
 import secrets
 from dataclasses import dataclass
@@ -6,7 +10,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files.uploadedfile import UploadedFile
@@ -17,10 +20,17 @@ from django.utils import timezone
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import InvalidInput, NotAllowed
 from backend.deliveries import notices
-from backend.deliveries.errors import AlreadyRated, InvalidTransition, StepLocked, WrongCode
+from backend.deliveries.errors import (
+    AccountHasActiveDeliveries,
+    AlreadyRated,
+    InvalidTransition,
+    StepLocked,
+    WrongCode,
+)
 from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating, RequestState
 from backend.deliveries.states import request_move
 from backend.stores.models import Store, StoreMembership
+from backend.stores.selectors import store_with_distance_m
 
 MIN_WINDOW = timedelta(minutes=30)
 MAX_AHEAD = timedelta(days=7)
@@ -50,7 +60,7 @@ def _check_window(*, start: datetime, end: datetime) -> None:
         raise InvalidInput("window_end", "The delivery window must end within 7 days.")
 
 
-def _check_parcels(*, store: Store, parcels: list[ParcelInput]) -> None:
+def _check_parcels(*, store: Store, parcels: tuple[ParcelInput, ...]) -> None:
     if not parcels:
         raise InvalidInput("parcels", "At least one parcel is required.")
     if len(parcels) > MAX_PARCELS:
@@ -73,51 +83,48 @@ def _check_parcels(*, store: Store, parcels: list[ParcelInput]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class PostedRequest:
+    """What a customer posts: where and when to deliver which parcels from which store."""
+
+    store_id: int
+    order_reference: str
+    dropoff_address: str
+    dropoff_point: Point
+    contact_phone: str
+    window_start: datetime
+    window_end: datetime
+    parcels: tuple[ParcelInput, ...]
+    access_notes: str = ""
+
+
 @transaction.atomic
-def request_create(
-    *,
-    customer: User,
-    store_id: int,
-    order_reference: str,
-    dropoff_address: str,
-    dropoff_point: Point,
-    contact_phone: str,
-    window_start: datetime,
-    window_end: datetime,
-    parcels: list[ParcelInput],
-    access_notes: str = "",
-) -> DeliveryRequest:
-    """Post a delivery request; it starts open and is matched after commit.
+def request_create(*, customer: User, posted: PostedRequest) -> DeliveryRequest:
+    """Write a posted delivery request and its parcels; it starts open. Posting from the API goes
+    through ``matching.services.request_post``, which also queues its matching.
 
     Raises InvalidInput naming the field: unknown store, drop-off outside the store's service
     area, a window in the past, reversed, too short or too far ahead, parcels too big.
     """
-    store = (
-        Store.objects.annotate(dropoff_distance=Distance("location", dropoff_point))
-        .filter(pk=store_id)
-        .first()
-    )
-    if store is None:
-        raise InvalidInput("store_id", "Unknown store.")
-    distance_m = store.dropoff_distance.m
+    store, distance_m = store_with_distance_m(store_id=posted.store_id, point=posted.dropoff_point)
     if distance_m > store.service_radius_m:
         raise InvalidInput(
             "dropoff",
             f"The drop-off is {distance_m / 1000:.1f} km from the store; this store delivers "
             f"within {store.service_radius_m / 1000:.1f} km.",
         )
-    _check_window(start=window_start, end=window_end)
-    _check_parcels(store=store, parcels=parcels)
+    _check_window(start=posted.window_start, end=posted.window_end)
+    _check_parcels(store=store, parcels=posted.parcels)
     request = DeliveryRequest.objects.create(
         store=store,
         customer=customer,
-        order_reference=order_reference,
-        dropoff_address=dropoff_address,
-        dropoff_point=dropoff_point,
-        contact_phone=contact_phone,
-        access_notes=access_notes,
-        window_start=window_start,
-        window_end=window_end,
+        order_reference=posted.order_reference,
+        dropoff_address=posted.dropoff_address,
+        dropoff_point=posted.dropoff_point,
+        contact_phone=posted.contact_phone,
+        access_notes=posted.access_notes,
+        window_start=posted.window_start,
+        window_end=posted.window_end,
         # The quoted fee assumes a detour of the one-way distance; offers may pay more.
         fee_eur=store.fee_for_detour_eur(distance_m),
     )
@@ -130,38 +137,13 @@ def request_create(
             fragile=parcel.fragile,
             description=parcel.description,
         )
-        for parcel in parcels
+        for parcel in posted.parcels
     )
-    from backend.matching.tasks import enqueue_match_request
-
-    enqueue_match_request(request_id=request.pk, store_id=store.pk)
     return request
 
 
 def _locked_request(request_id: int) -> DeliveryRequest:
     return DeliveryRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
-
-
-@transaction.atomic
-def request_cancel(*, request_id: int, by: str, reason: str = "") -> DeliveryRequest:
-    """Cancel an open or assigned request (customer, store or system). Offers are withdrawn
-    and the driver told. Raises InvalidTransition once the parcel is picked up."""
-    from backend.matching.services import request_release
-
-    request = (
-        DeliveryRequest.objects.select_for_update(of=("self",))
-        .select_related("store")
-        .get(pk=request_id)
-    )
-    fields = request_move(request, RequestState.CANCELLED)
-    request.cancelled_by = by
-    request.cancel_reason = reason[:300]
-    request.save(update_fields=[*fields, "cancelled_by", "cancel_reason"])
-    released = request_release(request_id=request.pk)
-    notices.offers_withdrawn(request=request, offers=released)
-    if by != DeliveryRequest.CancelledBy.CUSTOMER:
-        notices.cancelled(request=request)
-    return request
 
 
 def _check_code(
@@ -273,12 +255,11 @@ def _driver_id(request: DeliveryRequest) -> int:
 
 
 def _book_earning(request: DeliveryRequest) -> None:
-    from backend.matching.selectors import selected_offer_fee_eur
-
+    """The driver earns the fee agreed when the request was assigned to them."""
     Earning.objects.create(
         driver_id=_driver_id(request),
         request=request,
-        amount_eur=selected_offer_fee_eur(request_id=request.pk),
+        amount_eur=request.fee_eur if request.agreed_fee_eur is None else request.agreed_fee_eur,
     )
 
 
@@ -356,21 +337,14 @@ def rating_create(*, request_id: int, rater: User, stars: int, comment: str = ""
     return rating
 
 
-def requests_anonymise_for_customer(*, customer_id: int) -> None:
-    """For an account being deleted: cancel what is not under way, erase the address, phone
-    and notes, keep a coarse drop-off point (about 1 km) for the store's statistics.
+def requests_erase_for_user(*, user_id: int) -> None:
+    """For an account being deleted, once matching has cancelled what was not under way: erase
+    the address, phone, notes and order reference of the person's requests and keep a coarse
+    drop-off point (about 1 km) for the store's statistics.
     Raises AccountHasActiveDeliveries when a parcel is on its way to this customer."""
-    from backend.accounts.services import AccountHasActiveDeliveries
-
-    requests = DeliveryRequest.objects.select_for_update().filter(customer_id=customer_id)
+    requests = DeliveryRequest.objects.select_for_update().filter(customer_id=user_id)
     if requests.filter(state=RequestState.PICKED_UP).exists():
         raise AccountHasActiveDeliveries()
-    for request_id in requests.filter(
-        state__in=[RequestState.OPEN, RequestState.ASSIGNED]
-    ).values_list("pk", flat=True):
-        request_cancel(
-            request_id=request_id, by=DeliveryRequest.CancelledBy.CUSTOMER, reason="Account deleted"
-        )
     for request in requests:
         request.dropoff_point = Point(
             round(request.dropoff_point.x, 2), round(request.dropoff_point.y, 2), srid=4326
@@ -402,31 +376,4 @@ def request_review_close(*, request_id: int, unlock_codes: bool = True) -> Deliv
         request.delivery_code_attempts = 0
         fields += ["pickup_code_attempts", "delivery_code_attempts"]
     request.save(update_fields=fields)
-    return request
-
-
-@transaction.atomic
-def request_fail(*, request_id: int, driver: User, reason: str) -> DeliveryRequest:
-    """The assigned driver cannot complete the delivery (the parcel goes back to the store):
-    the request fails, the trip's room is freed and the customer and the store are told.
-    Raises NotAllowed, InvalidTransition."""
-    from backend.matching.services import request_release
-
-    request = (
-        DeliveryRequest.objects.select_for_update(of=("self",))
-        .select_related("store")
-        .get(pk=request_id)
-    )
-    if request.assigned_driver_id != driver.pk:
-        raise NotAllowed("Only the assigned driver can report a failed delivery.")
-    fields = request_move(request, RequestState.FAILED)
-    request.cancelled_by = DeliveryRequest.CancelledBy.DRIVER
-    request.cancel_reason = reason[:300]
-    request.review_required = True
-    request.review_reason = "Delivery failed: the parcel returns to the store"
-    request.save(
-        update_fields=[*fields, "cancelled_by", "cancel_reason", "review_required", "review_reason"]
-    )
-    request_release(request_id=request.pk)
-    notices.cancelled(request=request)
     return request

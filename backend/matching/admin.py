@@ -3,6 +3,9 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from backend.core.errors import DomainError
+from backend.deliveries.admin import DeliveryRequestAdmin
+from backend.deliveries.models import DeliveryRequest
 from backend.matching import services
 from backend.matching.models import CommuteProfile, Offer, Trip, Van, VanPlan, VanStop
 
@@ -73,3 +76,25 @@ class VanAdmin(admin.ModelAdmin):
 class VanPlanAdmin(admin.ModelAdmin):
     list_display = ("store", "created_at", "requests_planned", "distance_m")
     inlines = [VanStopInline]
+
+
+@admin.register(DeliveryRequest)
+class DeliveryRequestWithMatchingAdmin(DeliveryRequestAdmin):
+    """The requests' admin with cancelling, which withdraws the offers and frees the trip."""
+
+    actions = ["cancel_requests", *DeliveryRequestAdmin.actions]
+
+    @admin.action(description="Cancel the selected requests (customer told)")
+    def cancel_requests(self, request: HttpRequest, queryset: QuerySet[DeliveryRequest]) -> None:
+        done = 0
+        for delivery in queryset:
+            try:
+                services.request_cancel(
+                    request_id=delivery.pk,
+                    by=DeliveryRequest.CancelledBy.STORE,
+                    reason="Cancelled by the store",
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"Request {delivery.pk}: {exc.detail}", messages.WARNING)
+        self.message_user(request, f"{done} request(s) cancelled.")

@@ -6,10 +6,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.auth import user_of
+from backend.accounts.auth import user_of
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.idempotency import idempotent
+from backend.deliveries import selectors as request_selectors
+from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import DeliveryRequest
+from backend.deliveries.serializers import (
+    REQUEST_FOR_VIEWER,
+    CancelInputSerializer,
+    ChooseInputSerializer,
+    RequestCreateSerializer,
+    RequestCustomerSerializer,
+    RequestManagerSerializer,
+    RequestOfferedSerializer,
+    request_shaped,
+)
+from backend.deliveries.services import ParcelInput, PostedRequest
 from backend.matching import selectors, services
 from backend.matching.filters import OfferFilter, TripFilter
 from backend.matching.models import CommuteProfile, Trip, VanPlan
@@ -23,6 +36,135 @@ from backend.matching.serializers import (
     VanPlanSerializer,
 )
 from backend.stores.models import Store
+from backend.stores.selectors import managed_store, staff_store_ids
+
+
+def _viewed(request: Request, request_id: int) -> Response:
+    delivery, audience = selectors.request_for_viewer(request_id=request_id, user=user_of(request))
+    return Response(request_shaped(delivery, audience))
+
+
+# --- delivery requests: posting and the moves that involve offers and trips ----------------------
+
+
+class RequestListCreateApi(generics.ListAPIView):
+    serializer_class = RequestCustomerSerializer
+    filterset_class = RequestFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.serializer_class.Meta.model.objects.none()
+        return request_selectors.requests_of_customer(customer=user_of(self.request))
+
+    @extend_schema(tags=["delivery requests"], summary="My delivery requests, newest first")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["delivery requests"],
+        request=RequestCreateSerializer,
+        responses={201: RequestCustomerSerializer},
+        summary="Post a delivery request for goods bought in a store",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = RequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        posted = PostedRequest(
+            parcels=tuple(ParcelInput(**parcel) for parcel in fields.pop("parcels")),
+            dropoff_point=fields.pop("dropoff"),
+            **fields,
+        )
+        delivery = services.request_post(customer=user_of(request), posted=posted)
+        delivery = request_selectors.requests_with_relations().get(pk=delivery.pk)
+        return Response(RequestCustomerSerializer(delivery).data, status=status.HTTP_201_CREATED)
+
+
+class RequestDetailApi(APIView):
+    @extend_schema(
+        tags=["delivery requests"],
+        responses=REQUEST_FOR_VIEWER,
+        summary="One request, shaped for who is asking",
+    )
+    def get(self, request: Request, request_id: int) -> Response:
+        return _viewed(request, request_id)
+
+
+class RequestCancelApi(APIView):
+    @extend_schema(
+        tags=["delivery requests"],
+        request=CancelInputSerializer,
+        responses=RequestCustomerSerializer,
+        summary="Cancel my request",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        request_selectors.request_of_customer(request_id=request_id, customer=user_of(request))
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_cancel(
+            request_id=request_id,
+            by=DeliveryRequest.CancelledBy.CUSTOMER,
+            reason=data.validated_data["reason"],
+        )
+        return _viewed(request, request_id)
+
+
+class RequestChooseApi(APIView):
+    @extend_schema(
+        tags=["delivery requests"],
+        request=ChooseInputSerializer,
+        responses=RequestCustomerSerializer,
+        summary="Choose my driver among those who responded (customer_choice)",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        data = ChooseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_choose(
+            request_id=request_id,
+            customer=user_of(request),
+            offer_id=data.validated_data["offer_id"],
+        )
+        return _viewed(request, request_id)
+
+
+class RequestFailApi(APIView):
+    @extend_schema(
+        tags=["delivery steps"],
+        request=CancelInputSerializer,
+        responses=RequestOfferedSerializer,
+        summary="Report that the delivery cannot be made (the parcel returns to the store)",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        request_selectors.request_of_driver(request_id=request_id, driver=user_of(request))
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_fail(
+            request_id=request_id, driver=user_of(request), reason=data.validated_data["reason"]
+        )
+        return _viewed(request, request_id)
+
+
+class ManagerRequestCancelApi(APIView):
+    @extend_schema(
+        tags=["manager"],
+        request=CancelInputSerializer,
+        responses=RequestManagerSerializer,
+        summary="Cancel a request, with a message to the customer",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        request_selectors.request_of_managed_store(request_id=request_id, user=user_of(request))
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_cancel(
+            request_id=request_id,
+            by=DeliveryRequest.CancelledBy.STORE,
+            reason=data.validated_data["reason"],
+        )
+        return _viewed(request, request_id)
+
+
+# --- trips and offers ---------------------------------------------------------------------------
 
 
 class TripListCreateApi(generics.ListAPIView):
@@ -166,8 +308,8 @@ class RequestRespondersApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        get_object_or_404(
-            DeliveryRequest, pk=self.kwargs["request_id"], customer=user_of(self.request)
+        request_selectors.request_of_customer(
+            request_id=self.kwargs["request_id"], customer=user_of(self.request)
         )
         return selectors.responders_for_request(request_id=self.kwargs["request_id"])
 
@@ -210,8 +352,6 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
 
 def _check_works_at(request: Request, store: Store) -> None:
     """Commute profiles are for a store's own staff."""
-    from backend.stores.selectors import staff_store_ids
-
     if store.pk not in staff_store_ids(user=user_of(request)):
         raise InvalidInput("store", "Commute profiles are for the store's own staff.")
 
@@ -242,11 +382,8 @@ class ManagerVanPlanApi(APIView):
         summary="The store's latest van plan (what the crowd has not taken)",
     )
     def get(self, request: Request, store_id: int) -> Response:
-        from backend.stores.selectors import managed_store_ids
-
-        if store_id not in managed_store_ids(user=user_of(request)):
-            raise VanPlan.DoesNotExist()
+        store = managed_store(user=user_of(request), store_id=store_id)
         plan = get_object_or_404(
-            VanPlan.objects.prefetch_related("stops__van", "stops__request"), store_id=store_id
+            VanPlan.objects.prefetch_related("stops__van", "stops__request"), store_id=store.pk
         )
         return Response(VanPlanSerializer(plan).data)

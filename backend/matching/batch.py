@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -21,14 +20,7 @@ from django.utils import timezone
 import routing
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.models import Offer, Trip, Van, VanPlan, VanStop
-from backend.matching.routing_adapter import (
-    carried_by_trip,
-    epoch_s,
-    latlng,
-    requests_with_totals,
-    snapshot_of,
-    travel_provider,
-)
+from backend.matching.routing_adapter import build_problem, snapshot_of
 from backend.matching.selectors import rank_insertions
 from backend.matching.services import offer_fee_eur, offer_notify, request_fee_step_up
 from backend.stores.models import Store
@@ -46,118 +38,6 @@ class BatchResult:
     van_stops: int
     served: int
     seconds: float
-
-
-def _today_at(store: Store, moment: datetime, local_time: object) -> datetime:
-    tz = ZoneInfo(store.timezone)
-    day = moment.astimezone(tz).date()
-    return datetime.combine(day, local_time, tzinfo=tz)  # type: ignore[arg-type]
-
-
-def build_problem(
-    *, store: Store, now: datetime
-) -> tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]:
-    """The store's evening as a routing problem. Vehicle ids: ``trip-<id>`` and ``van-<id>``;
-    parcel ids: ``request-<id>``. Returns the problem, the open requests, the trips, the vans
-    and the ids of the open requests past the van cut-off."""
-    open_requests = list(
-        DeliveryRequest.objects.filter(
-            store=store, state=RequestState.OPEN, window_end__gt=now
-        ).order_by("created_at", "id")
-    )
-    # A trip leaving after every open window has closed cannot carry any of them.
-    last_window_end = max((r.window_end for r in open_requests), default=now)
-    trips = list(
-        Trip.objects.filter(
-            store=store,
-            state=Trip.State.ACTIVE,
-            departure_latest__gte=now,
-            departure_earliest__lt=last_window_end,
-        )
-        .select_related("store")
-        .order_by("id")
-    )
-    carried = carried_by_trip([trip.pk for trip in trips])
-    vans = list(Van.objects.filter(store=store, active=True).order_by("id"))
-    held = [request for trip in trips for request in carried.get(trip.pk, [])]
-    totals = requests_with_totals([r.pk for r in open_requests])
-    cutoff = now - timedelta(seconds=settings.VAN_CUTOFF_S)
-    for_vans = {
-        r.pk
-        for r in open_requests
-        if r.created_at <= cutoff or r.window_end <= now + timedelta(seconds=settings.VAN_CUTOFF_S)
-    }
-
-    locations = [latlng(store.location)]
-    parcels = []
-    pinned = {}
-    service_s = float(settings.DELIVERY_SERVICE_S)
-    for request, is_held in [(totals[r.pk], False) for r in open_requests] + [
-        (r, True) for r in held
-    ]:
-        locations.append(latlng(request.dropoff_point))
-        parcels.append(
-            routing.Parcel(
-                id=f"request-{request.pk}",
-                pickup=0,
-                dropoff=len(locations) - 1,
-                weight_kg=float(request.weight_kg or 0),  # type: ignore[attr-defined]
-                volume_l=float(request.volume_l or 0),  # type: ignore[attr-defined]
-                longest_side_cm=float(request.longest_cm or 0),  # type: ignore[attr-defined]
-                pickup_earliest_s=epoch_s(now),
-                delivery_earliest_s=epoch_s(request.window_start),
-                delivery_latest_s=epoch_s(request.window_end),
-                delivery_service_s=service_s,
-                penalty=None if is_held else float(settings.UNSERVED_PENALTY_M),
-            )
-        )
-        if is_held:
-            pinned[f"request-{request.pk}"] = f"trip-{request.held_by}"  # type: ignore[attr-defined]
-    vehicles = []
-    for trip in trips:
-        locations.append(latlng(trip.destination))
-        vehicles.append(
-            routing.Vehicle(
-                id=f"trip-{trip.pk}",
-                kind=routing.VehicleKind.DRIVER,
-                start=0,
-                end=len(locations) - 1,
-                earliest_start_s=max(epoch_s(now), epoch_s(trip.departure_earliest)),
-                latest_start_s=max(epoch_s(now), epoch_s(trip.departure_latest)),
-                capacity_weight_kg=float(trip.capacity_kg),
-                capacity_volume_l=float(trip.capacity_l),
-                max_longest_side_cm=float(trip.max_length_cm),
-                max_detour_s=float(trip.max_detour_s),
-            )
-        )
-    for van in vans:
-        shift_end = _today_at(store, now, van.shift_end)
-        if shift_end <= now:
-            continue
-        vehicles.append(
-            routing.Vehicle(
-                id=f"van-{van.pk}",
-                kind=routing.VehicleKind.VAN,
-                start=0,
-                end=0,
-                earliest_start_s=max(epoch_s(now), epoch_s(_today_at(store, now, van.shift_start))),
-                latest_end_s=epoch_s(shift_end),
-                capacity_weight_kg=float(van.capacity_kg),
-                capacity_volume_l=float(van.capacity_l),
-                max_longest_side_cm=float(van.max_length_cm),
-                cost_per_m=float(settings.VAN_COST_PER_M),
-                fixed_cost=float(settings.VAN_FIXED_COST_M),
-                allowed_parcels=frozenset(f"request-{pk}" for pk in for_vans),
-            )
-        )
-    problem = routing.Problem(
-        locations=np.asarray(locations, dtype=np.float64),
-        vehicles=tuple(vehicles),
-        parcels=tuple(parcels),
-        travel=travel_provider(),
-        pinned=pinned,
-    )
-    return problem, open_requests, trips, vans, for_vans
 
 
 def fees_raise(*, store: Store, now: datetime) -> int:
@@ -280,7 +160,7 @@ def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
         ranked = rank_insertions(request=request, trips=[snapshot_of(trip)], k=1)
         if not ranked:
             return 0  # the solver's plan and the live route disagree: skip, next run decides
-        insertion = ranked[0][1]
+        insertion = ranked[0].insertion
         offer = Offer.objects.create(
             request=request,
             trip=trip,

@@ -4,18 +4,26 @@ Times given to the routing core are epoch seconds; points are (lat, lng) degrees
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from django.conf import settings
-from django.db.models import F, FloatField, Func, Max, QuerySet, Sum
+from django.contrib.gis.geos import Point
+from django.db.models import F, FloatField, Func, Max, QuerySet
 from django.utils import timezone
 
 import routing
 from backend.deliveries.models import DeliveryRequest, RequestState
-from backend.matching.models import OfferState, Trip
+from backend.deliveries.selectors import (
+    RequestTotals,
+    requests_totals,
+    totals_of,
+    with_request_totals,
+)
+from backend.matching.models import OfferState, Trip, Van
+from backend.stores.models import Store
 
 
 def travel_provider() -> routing.TravelTimeProvider:
@@ -34,51 +42,47 @@ def prefilter_budget_m(max_detour_s: float) -> float:
     return max_detour_s * float(settings.MATCHING_PREFILTER_SPEED_KMH) / 3.6
 
 
-def latlng(point: object) -> tuple[float, float]:
-    return (point.y, point.x)  # type: ignore[attr-defined]
+def latlng(point: Point) -> tuple[float, float]:
+    return (point.y, point.x)
 
 
-def requests_with_totals(request_ids: Iterable[int]) -> dict[int, DeliveryRequest]:
-    rows = DeliveryRequest.objects.filter(pk__in=list(request_ids)).annotate(
-        weight_kg=Sum("parcels__weight_kg"),
-        volume_l=Sum("parcels__volume_l"),
-        longest_cm=Max("parcels__longest_side_cm"),
-    )
-    return {row.pk: row for row in rows}
-
-
-def trip_parcel(request: DeliveryRequest) -> routing.TripParcel:
-    """A request (annotated with its totals) as a drop-off for the routing core."""
+def trip_parcel(request: DeliveryRequest, totals: RequestTotals) -> routing.TripParcel:
+    """A request, with its parcel totals, as a drop-off for the routing core."""
     return routing.TripParcel(
         dropoff=latlng(request.dropoff_point),
         earliest_s=epoch_s(request.window_start),
         latest_s=epoch_s(request.window_end),
         service_s=float(settings.DELIVERY_SERVICE_S),
-        weight_kg=float(request.weight_kg or Decimal(0)),  # type: ignore[attr-defined]
-        volume_l=float(request.volume_l or Decimal(0)),  # type: ignore[attr-defined]
-        longest_side_cm=float(request.longest_cm or 0),  # type: ignore[attr-defined]
+        weight_kg=float(totals.weight_kg),
+        volume_l=float(totals.volume_l),
+        longest_side_cm=float(totals.longest_side_cm),
     )
 
 
-def carried_by_trip(trip_ids: list[int]) -> dict[int, list[DeliveryRequest]]:
-    """The requests each trip already holds (assigned or on board), earliest window first."""
+@dataclass(frozen=True)
+class HeldRequest:
+    """A request a trip holds (assigned or on board) and what its parcels add up to."""
+
+    request: DeliveryRequest
+    totals: RequestTotals
+
+
+def carried_by_trip(trip_ids: list[int]) -> dict[int, list[HeldRequest]]:
+    """The requests each trip already holds, by trip id, earliest window first."""
     rows = (
-        DeliveryRequest.objects.filter(
-            offers__trip_id__in=trip_ids,
-            offers__state=OfferState.SELECTED,
-            state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP],
+        with_request_totals(
+            DeliveryRequest.objects.filter(
+                offers__trip_id__in=trip_ids,
+                offers__state=OfferState.SELECTED,
+                state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP],
+            )
         )
-        .annotate(
-            weight_kg=Sum("parcels__weight_kg"),
-            volume_l=Sum("parcels__volume_l"),
-            longest_cm=Max("parcels__longest_side_cm"),
-            held_by=Max("offers__trip_id"),
-        )
+        .annotate(held_by=Max("offers__trip_id"))
         .order_by("window_end", "id")
     )
-    carried: dict[int, list[DeliveryRequest]] = defaultdict(list)
+    carried: dict[int, list[HeldRequest]] = defaultdict(list)
     for row in rows:
-        carried[row.held_by].append(row)
+        carried[row.held_by].append(HeldRequest(request=row, totals=totals_of(row)))
     return carried
 
 
@@ -157,7 +161,7 @@ def snapshot_of(trip: Trip) -> TripSnapshot:
     )
 
 
-def routing_trip(trip: TripSnapshot, carried: list[DeliveryRequest]) -> routing.Trip:
+def routing_trip(trip: TripSnapshot, carried: list[HeldRequest]) -> routing.Trip:
     """A trip with its current parcels. Weight and volume already on board are the parcels'."""
     now = epoch_s(timezone.now())
     return routing.Trip(
@@ -170,5 +174,121 @@ def routing_trip(trip: TripSnapshot, carried: list[DeliveryRequest]) -> routing.
         capacity_weight_kg=float(trip.capacity_kg),
         capacity_volume_l=float(trip.capacity_l),
         max_longest_side_cm=float(trip.max_length_cm),
-        parcels=tuple(trip_parcel(request) for request in carried),
+        parcels=tuple(trip_parcel(held.request, held.totals) for held in carried),
     )
+
+
+def _today_at(store: Store, moment: datetime, local_time: time) -> datetime:
+    """The store's local ``local_time`` on the store's day of ``moment``."""
+    tz = ZoneInfo(store.timezone)
+    day = moment.astimezone(tz).date()
+    return datetime.combine(day, local_time, tzinfo=tz)
+
+
+def build_problem(
+    *, store: Store, now: datetime
+) -> tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]:
+    """The store's evening as a routing problem. Vehicle ids: ``trip-<id>`` and ``van-<id>``;
+    parcel ids: ``request-<id>``. Returns the problem, the open requests, the trips, the vans
+    and the ids of the open requests past the van cut-off."""
+    open_requests = list(
+        DeliveryRequest.objects.filter(
+            store=store, state=RequestState.OPEN, window_end__gt=now
+        ).order_by("created_at", "id")
+    )
+    # A trip leaving after every open window has closed cannot carry any of them.
+    last_window_end = max((r.window_end for r in open_requests), default=now)
+    trips = list(
+        Trip.objects.filter(
+            store=store,
+            state=Trip.State.ACTIVE,
+            departure_latest__gte=now,
+            departure_earliest__lt=last_window_end,
+        )
+        .select_related("store")
+        .order_by("id")
+    )
+    carried = carried_by_trip([trip.pk for trip in trips])
+    vans = list(Van.objects.filter(store=store, active=True).order_by("id"))
+    totals = requests_totals(request_ids=[r.pk for r in open_requests])
+    cutoff = now - timedelta(seconds=settings.VAN_CUTOFF_S)
+    for_vans = {
+        r.pk
+        for r in open_requests
+        if r.created_at <= cutoff or r.window_end <= now + timedelta(seconds=settings.VAN_CUTOFF_S)
+    }
+
+    locations = [latlng(store.location)]
+    parcels = []
+    pinned = {}
+    service_s = float(settings.DELIVERY_SERVICE_S)
+    # Open requests first, then what each trip holds, pinned to it (trip id, else None).
+    placed: list[tuple[DeliveryRequest, RequestTotals, int | None]] = [
+        (r, totals[r.pk], None) for r in open_requests
+    ]
+    for trip in trips:
+        placed += [(held.request, held.totals, trip.pk) for held in carried.get(trip.pk, [])]
+    for request, request_totals, held_by in placed:
+        locations.append(latlng(request.dropoff_point))
+        parcels.append(
+            routing.Parcel(
+                id=f"request-{request.pk}",
+                pickup=0,
+                dropoff=len(locations) - 1,
+                weight_kg=float(request_totals.weight_kg),
+                volume_l=float(request_totals.volume_l),
+                longest_side_cm=float(request_totals.longest_side_cm),
+                pickup_earliest_s=epoch_s(now),
+                delivery_earliest_s=epoch_s(request.window_start),
+                delivery_latest_s=epoch_s(request.window_end),
+                delivery_service_s=service_s,
+                penalty=None if held_by is not None else float(settings.UNSERVED_PENALTY_M),
+            )
+        )
+        if held_by is not None:
+            pinned[f"request-{request.pk}"] = f"trip-{held_by}"
+    vehicles = []
+    for trip in trips:
+        locations.append(latlng(trip.destination))
+        vehicles.append(
+            routing.Vehicle(
+                id=f"trip-{trip.pk}",
+                kind=routing.VehicleKind.DRIVER,
+                start=0,
+                end=len(locations) - 1,
+                earliest_start_s=max(epoch_s(now), epoch_s(trip.departure_earliest)),
+                latest_start_s=max(epoch_s(now), epoch_s(trip.departure_latest)),
+                capacity_weight_kg=float(trip.capacity_kg),
+                capacity_volume_l=float(trip.capacity_l),
+                max_longest_side_cm=float(trip.max_length_cm),
+                max_detour_s=float(trip.max_detour_s),
+            )
+        )
+    for van in vans:
+        shift_end = _today_at(store, now, van.shift_end)
+        if shift_end <= now:
+            continue
+        vehicles.append(
+            routing.Vehicle(
+                id=f"van-{van.pk}",
+                kind=routing.VehicleKind.VAN,
+                start=0,
+                end=0,
+                earliest_start_s=max(epoch_s(now), epoch_s(_today_at(store, now, van.shift_start))),
+                latest_end_s=epoch_s(shift_end),
+                capacity_weight_kg=float(van.capacity_kg),
+                capacity_volume_l=float(van.capacity_l),
+                max_longest_side_cm=float(van.max_length_cm),
+                cost_per_m=float(settings.VAN_COST_PER_M),
+                fixed_cost=float(settings.VAN_FIXED_COST_M),
+                allowed_parcels=frozenset(f"request-{pk}" for pk in for_vans),
+            )
+        )
+    problem = routing.Problem(
+        locations=np.asarray(locations, dtype=np.float64),
+        vehicles=tuple(vehicles),
+        parcels=tuple(parcels),
+        travel=travel_provider(),
+        pinned=pinned,
+    )
+    return problem, open_requests, trips, vans, for_vans

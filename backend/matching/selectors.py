@@ -1,36 +1,42 @@
 """Reads for matching: which trips can take a request, which requests fit a trip, offers."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.db.models import PointField
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
 from django.db.models import (
-    Count,
     Exists,
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
-    Max,
     OuterRef,
     QuerySet,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import routing
+from backend.accounts.models import User
+from backend.core.export import export_rows
+from backend.core.geo import SphereDistance, sphere_distance_m
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
+from backend.deliveries.selectors import (
+    RequestWithTotals,
+    audience_of,
+    request_totals,
+    requests_with_relations,
+    totals_of,
+    with_request_totals,
+)
 from backend.matching.models import Offer, OfferState, Trip
 from backend.matching.routing_adapter import (
     TripSnapshot,
     carried_by_trip,
-    requests_with_totals,
+    prefilter_budget_m,
     routing_trip,
     snapshot_of,
     snapshots,
@@ -41,17 +47,6 @@ from backend.matching.routing_adapter import (
 
 def speed_m_per_s() -> float:
     return float(settings.ROUTING_SPEED_KMH) / 3.6
-
-
-def request_totals(*, request_id: int) -> dict[str, Decimal | int]:
-    """Total weight (kg) and volume (l), longest side (cm) and parcel count of a request."""
-    totals = DeliveryRequest.objects.filter(pk=request_id).aggregate(
-        weight_kg=Coalesce(Sum("parcels__weight_kg"), Decimal(0)),
-        volume_l=Coalesce(Sum("parcels__volume_l"), Decimal(0)),
-        longest_cm=Coalesce(Max("parcels__longest_side_cm"), 0),
-        count=Count("parcels"),
-    )
-    return totals
 
 
 def driver_earned_this_year_eur(*, driver_id: int) -> Decimal:
@@ -77,28 +72,15 @@ def drivers_at_cap_subquery() -> QuerySet[Any, Any]:
     )
 
 
-class SphereDistance(Func):
-    """ST_Distance on the sphere (``use_spheroid => false``), in metres: the same sphere as the
-    routing core's haversine, so the prefilter and the exact insertion agree."""
-
-    function = "ST_Distance"
-    output_field = FloatField()
-
-    def __init__(self, field: str, point: Any) -> None:
-        super().__init__(
-            F(field), Value(point, output_field=PointField(srid=4326, geography=True)), Value(False)
-        )
-
-
 def straight_detour_m(d_sd: Any, d_dh: Any, d_sh: Any) -> ExpressionWrapper:
     """Extra straight-line metres of going store → drop-off → home instead of store → home."""
     return ExpressionWrapper(d_sd + d_dh - d_sh, output_field=FloatField())
 
 
-def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
+def opportunities_for_trip(*, trip: Trip) -> QuerySet[RequestWithTotals]:
     """Open requests at the trip's store that fit its capacity, departure and detour budget
     (straight-line lower bound, so nothing feasible is lost), smallest straight detour first.
-    Annotates the request totals ``weight_kg``, ``volume_l``, ``longest_cm`` and ``straight_m``.
+    Annotates the request totals (``with_request_totals``) and ``straight_m``.
     """
     now = timezone.now()
     remaining_kg = trip.capacity_kg - trip.load_kg
@@ -108,7 +90,7 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
     circuity = float(settings.ROUTING_CIRCUITY)
     reach_s = (trip.direct_m + budget_m) * circuity / speed_m_per_s()
     declined = Offer.objects.filter(request=OuterRef("pk"), trip=trip, state=OfferState.DECLINED)
-    return (
+    open_here = (
         DeliveryRequest.objects.filter(
             store_id=trip.store_id,
             state=RequestState.OPEN,
@@ -121,10 +103,10 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
         )
         .exclude(customer_id=trip.driver_id)
         .exclude(Exists(declined))
+    )
+    return (
+        with_request_totals(open_here)
         .annotate(
-            weight_kg=Coalesce(Sum("parcels__weight_kg"), Decimal(0)),
-            volume_l=Coalesce(Sum("parcels__volume_l"), Decimal(0)),
-            longest_cm=Coalesce(Max("parcels__longest_side_cm"), 0),
             d_sd=Distance("dropoff_point", store_point),
             d_dh=Distance("dropoff_point", trip.destination),
         )
@@ -133,12 +115,25 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[DeliveryRequest]:
             straight_m__lte=budget_m,
             weight_kg__lte=remaining_kg,
             volume_l__lte=remaining_l,
-            longest_cm__lte=trip.max_length_cm,
+            longest_side_cm__lte=trip.max_length_cm,
         )
         .select_related("store")
         .prefetch_related("parcels")
         .order_by("straight_m", "id")
     )
+
+
+def request_for_viewer(*, request_id: int, user: User) -> tuple[DeliveryRequest, str]:
+    """The request and who is looking at it: its customer, its driver, its store's people, or a
+    driver who holds a live offer for it while it is open. Raises DoesNotExist for anyone with no
+    business seeing it (so its existence is not revealed)."""
+    live_offer = Offer.objects.filter(
+        request=OuterRef("pk"),
+        trip__driver=user,
+        state__in=[OfferState.PENDING, OfferState.RESPONDED],
+    )
+    request = requests_with_relations().annotate(offered=Exists(live_offer)).get(pk=request_id)
+    return request, audience_of(request=request, user=user, offered=request.offered)
 
 
 def trips_for_driver(*, driver_id: int) -> QuerySet[Trip]:
@@ -162,13 +157,6 @@ def responders_for_request(*, request_id: int) -> QuerySet[Offer]:
     )
 
 
-def selected_offer_fee_eur(*, request_id: int) -> Decimal:
-    offer = Offer.objects.filter(request_id=request_id, state=OfferState.SELECTED).first()
-    if offer is None:
-        return DeliveryRequest.objects.values_list("fee_eur", flat=True).get(pk=request_id)
-    return offer.fee_eur
-
-
 def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     """Active trips from the request's store that could take it: the drop-off lies in the
     trip's reach (a spatial index lookup), departure fits the window, room is left, the driver
@@ -176,8 +164,6 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     d(S,D) + d(D,H) ≤ d(S,H) + budget in straight-line metres — a lower bound of the real
     detour, so no feasible trip is lost. Smallest straight-line detour first; annotates
     ``straight_m``."""
-    from backend.matching.routing_adapter import prefilter_budget_m
-
     now = timezone.now()
     store = request.store
     totals = request_totals(request_id=request.pk)
@@ -190,7 +176,7 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             state=Trip.State.ACTIVE,
             departure_latest__gte=now,
             departure_earliest__lt=request.window_end,
-            max_length_cm__gte=totals["longest_cm"],
+            max_length_cm__gte=totals.longest_side_cm,
         )
         .exclude(driver_id=request.customer_id)
         .exclude(driver_id__in=drivers_at_cap_subquery())
@@ -205,8 +191,8 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             ),
         )
         .filter(
-            room_kg__gte=totals["weight_kg"],
-            room_l__gte=totals["volume_l"],
+            room_kg__gte=totals.weight_kg,
+            room_l__gte=totals.volume_l,
             straight_m__lte=F("max_detour_s") * prefilter_budget_m(1),
         )
         .select_related("store")
@@ -214,34 +200,36 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     )
 
 
-def sphere_distance_m(a: Any, b: Any) -> float:
-    """Great-circle metres between two points, as the database computes it."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_Distance(%s::geography, %s::geography, false)", [a.ewkt, b.ewkt])
-        (distance,) = cursor.fetchone()
-    return float(distance)
-
-
 # How many prefiltered candidates go to the exact insertion.
 MAX_CANDIDATES = 500
 
 
+@dataclass(frozen=True)
+class RankedInsertion:
+    """A trip and the cheapest insertion of a request into its current route (the detour it
+    adds, in seconds and metres, is the insertion's)."""
+
+    trip: TripSnapshot
+    insertion: routing.Insertion
+
+
 def rank_insertions(
     *, request: DeliveryRequest, trips: list[TripSnapshot], k: int
-) -> list[tuple[TripSnapshot, routing.Insertion]]:
+) -> list[RankedInsertion]:
     """The k trips where the request adds the least detour to the current route, with that
-    insertion; trips where it does not fit (windows, capacity, budget) are left out."""
+    insertion, least detour first; trips where it does not fit (windows, capacity, budget) are
+    left out."""
     if not trips or k <= 0:
         return []
     carried = carried_by_trip([trip.id for trip in trips if trip.request_count > 0])
     routes = routing.RouteSet.from_trips(
         [routing_trip(trip, carried.get(trip.id, [])) for trip in trips]
     )
-    parcel = trip_parcel(requests_with_totals([request.pk])[request.pk])
+    parcel = trip_parcel(request, request_totals(request_id=request.pk))
     insertions = routing.best_insertions(routes, parcel, travel_provider(), k=k)
-    return [(trips[insertion.trip], insertion) for insertion in insertions]
+    return [
+        RankedInsertion(trip=trips[insertion.trip], insertion=insertion) for insertion in insertions
+    ]
 
 
 def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
@@ -249,9 +237,19 @@ def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
     return snapshots(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
 
 
-def trip_feed(*, trip: Trip, limit: int = 50) -> list[DeliveryRequest]:
-    """Open requests this trip can take, smallest added detour first, each with ``detour_s``
-    and ``detour_m`` set to what it adds to the trip's current route (exact insertion)."""
+@dataclass(frozen=True)
+class Opportunity:
+    """An open request a trip can take and what it adds to the trip's current route (exact
+    insertion, never negative): ``detour_s`` seconds and ``detour_m`` metres. The request row
+    comes with its store and parcels."""
+
+    request: DeliveryRequest
+    detour_s: float
+    detour_m: float
+
+
+def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
+    """Open requests this trip can take, smallest added detour first."""
     prefiltered = list(opportunities_for_trip(trip=trip)[:MAX_CANDIDATES])
     if not prefiltered:
         return []
@@ -262,10 +260,47 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[DeliveryRequest]:
     travel = travel_provider()
     feed = []
     for request in prefiltered:
-        found = routing.best_insertions(routes, trip_parcel(request), travel, k=1)
+        parcel = trip_parcel(request, totals_of(request))
+        found = routing.best_insertions(routes, parcel, travel, k=1)
         if found:
-            request.detour_s = max(0.0, found[0].added_detour_s)  # type: ignore[attr-defined]
-            request.detour_m = max(0.0, found[0].added_detour_m)  # type: ignore[attr-defined]
-            feed.append(request)
-    feed.sort(key=lambda request: (request.detour_s, request.pk))  # type: ignore[attr-defined]
+            feed.append(
+                Opportunity(
+                    request=request,
+                    detour_s=max(0.0, found[0].added_detour_s),
+                    detour_m=max(0.0, found[0].added_detour_m),
+                )
+            )
+    feed.sort(key=lambda opportunity: (opportunity.detour_s, opportunity.request.pk))
     return feed[:limit]
+
+
+def trips_export_for_user(*, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The person's trips and the offers they were made, for their own data export."""
+    return {
+        "trips": export_rows(
+            Trip.objects.filter(driver_id=user_id),
+            [
+                "id",
+                "store_id",
+                "departure_earliest",
+                "departure_latest",
+                "destination",
+                "state",
+                "created_at",
+            ],
+        ),
+        "offers": export_rows(
+            Offer.objects.filter(trip__driver_id=user_id),
+            [
+                "id",
+                "request_id",
+                "trip_id",
+                "detour_s",
+                "detour_m",
+                "fee_eur",
+                "state",
+                "created_at",
+                "responded_at",
+            ],
+        ),
+    }

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
@@ -6,6 +7,7 @@ from rest_framework import serializers
 from backend.core.fields import LatLngField
 from backend.deliveries.serializers import DriverPublicSerializer, RequestOfferedSerializer
 from backend.matching.models import CommuteProfile, Offer, Trip
+from backend.matching.selectors import Opportunity
 
 
 class TripCreateSerializer(serializers.Serializer):
@@ -60,6 +62,9 @@ class TripSerializer(serializers.ModelSerializer):
         return round(trip.max_detour_s / 60)
 
 
+# An ``Opportunity`` of a trip's feed: the request as a driver it is offered to sees it, then the
+# metres and seconds it adds to the trip's route. No docstring of its own: the schema describes
+# it with the offered request's.
 class OpportunitySerializer(RequestOfferedSerializer):
     detour_m = serializers.SerializerMethodField()
     detour_s = serializers.SerializerMethodField()
@@ -67,11 +72,24 @@ class OpportunitySerializer(RequestOfferedSerializer):
     class Meta(RequestOfferedSerializer.Meta):
         fields = [*RequestOfferedSerializer.Meta.fields, "detour_m", "detour_s"]
 
-    def get_detour_m(self, request: Any) -> int:
-        return round(request.detour_m)
+    def to_representation(self, instance: Opportunity) -> dict[str, Any]:
+        # The inherited fields are the request row's, the detours the opportunity's: the
+        # request is shaped by the offered serializer itself, so the two cannot drift apart.
+        return {
+            **self._request_shape.to_representation(instance.request),
+            "detour_m": self.get_detour_m(instance),
+            "detour_s": self.get_detour_s(instance),
+        }
 
-    def get_detour_s(self, request: Any) -> int:
-        return round(request.detour_s)
+    @cached_property
+    def _request_shape(self) -> RequestOfferedSerializer:
+        return RequestOfferedSerializer(context=self.context)
+
+    def get_detour_m(self, opportunity: Opportunity) -> int:
+        return round(opportunity.detour_m)
+
+    def get_detour_s(self, opportunity: Opportunity) -> int:
+        return round(opportunity.detour_s)
 
 
 class OfferSerializer(serializers.ModelSerializer):

@@ -1,4 +1,7 @@
-"""Writes for matching: trips, offers, responses and the assignment of a driver.
+"""Writes for matching: trips, offers, responses, and every move of a delivery request that
+involves them — posting (with its match queued), assigning in the three modes, cancelling,
+failing, expiring, releasing. The request's own rows and handover steps are deliveries' services,
+which this module calls down into and which never call up here.
 
 Lock order, everywhere: the request row, then its offers, then the trip. Exactly one driver ever
 holds a request (a partial unique index on selected offers); a trip never holds more than its
@@ -13,15 +16,27 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
 from backend.core.errors import InvalidInput, NotAllowed
-from backend.deliveries import notices
-from backend.deliveries.errors import RequestAlreadyAssigned, RequestNotOpen
+from backend.deliveries import notices as request_notices
+from backend.deliveries.errors import (
+    AccountHasActiveDeliveries,
+    RequestAlreadyAssigned,
+    RequestNotOpen,
+)
 from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.deliveries.selectors import request_totals
+from backend.deliveries.services import PostedRequest, request_create
 from backend.deliveries.states import request_move
+from backend.matching import notices as offer_notices
+from backend.matching.enqueue import (
+    enqueue_assign_best_match,
+    enqueue_match_request,
+    enqueue_match_trip,
+)
 from backend.matching.errors import (
     DriverProfileRequired,
     EarningsCapReached,
@@ -37,28 +52,29 @@ from backend.matching.geometry import reach_ellipse
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
 from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.selectors import (
-    SphereDistance,
+    MAX_CANDIDATES,
+    candidates_for_request,
     driver_earned_this_year_eur,
-    request_totals,
+    rank_insertions,
+    trip_feed,
 )
 from backend.stores.models import AssignmentMode, Store
+from backend.stores.selectors import store_with_distance_m
 
 MAX_TRIP_AHEAD = timedelta(days=2)
 MAX_TRIP_DISTANCE_M = 100_000
 
 
-# --- trips ------------------------------------------------------------------------------------
-
-
-def _store_with_distance(store_id: int, point: Point) -> Store:
-    store = (
-        Store.objects.annotate(to_point=SphereDistance("location", point))
-        .filter(pk=store_id)
-        .first()
+def _locked_request_with_store(request_id: int) -> DeliveryRequest:
+    """The request row, locked first (see the lock order above), with its store."""
+    return (
+        DeliveryRequest.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .get(pk=request_id)
     )
-    if store is None:
-        raise InvalidInput("store_id", "Unknown store.")
-    return store
+
+
+# --- trips ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -83,7 +99,7 @@ def trip_create(
     profile = DriverProfile.objects.filter(user=driver).first()
     if profile is None:
         raise DriverProfileRequired()
-    store = _store_with_distance(store_id, destination)
+    store, direct_m = store_with_distance_m(store_id=store_id, point=destination)
     now = timezone.now()
     if departure_latest < now:
         raise InvalidInput("departure_latest", "The departure window is in the past.")
@@ -91,7 +107,6 @@ def trip_create(
         raise InvalidInput("departure_latest", "The departure window ends before it starts.")
     if departure_earliest > now + MAX_TRIP_AHEAD:
         raise InvalidInput("departure_earliest", "Trips can be declared up to two days ahead.")
-    direct_m = store.to_point  # type: ignore[attr-defined]
     if direct_m > MAX_TRIP_DISTANCE_M:
         raise InvalidInput("destination", "The destination is more than 100 km from the store.")
     for name, value, limit in (
@@ -118,8 +133,6 @@ def trip_create(
         max_detour_s=max_detour_s,
         commute_profile_id=commute_profile_id,
     )
-    from backend.matching.tasks import enqueue_match_trip
-
     enqueue_match_trip(trip_id=trip.pk, store_id=store.pk)
     return trip
 
@@ -164,11 +177,7 @@ def _locked_offer(*, offer_id: int, driver: User) -> tuple[DeliveryRequest, Offe
     )
     if request_id is None:
         raise Offer.DoesNotExist()
-    request = (
-        DeliveryRequest.objects.select_for_update(of=("self",))
-        .select_related("store")
-        .get(pk=request_id)
-    )
+    request = _locked_request_with_store(request_id)
     offer = Offer.objects.select_for_update().get(pk=offer_id)
     return request, offer
 
@@ -224,13 +233,11 @@ def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
         _assign(request=request, offer=offer)
     elif mode == AssignmentMode.CUSTOMER_CHOICE:
         if first:
-            notices.first_response(request=request, driver_name=offer.trip.driver.full_name)
+            request_notices.first_response(request=request, driver_name=offer.trip.driver.full_name)
         else:
             responders = Offer.objects.filter(request=request, state=OfferState.RESPONDED)
-            notices.choose_driver(request=request, responder_count=responders.count())
+            request_notices.choose_driver(request=request, responder_count=responders.count())
     elif first:  # best_match: choose once the collection window closes
-        from backend.matching.tasks import enqueue_assign_best_match
-
         enqueue_assign_best_match(
             request_id=request.pk,
             store_id=request.store_id,
@@ -262,8 +269,6 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
 
     Raises Trip.DoesNotExist, TripNotActive, RequestNotOpen (no longer fits the trip), and what
     ``offer_respond`` raises."""
-    from backend.matching.selectors import MAX_CANDIDATES, trip_feed
-
     with transaction.atomic():
         trip = Trip.objects.select_related("store").get(pk=trip_id, driver=driver)
         if trip.state != Trip.State.ACTIVE:
@@ -271,7 +276,12 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
         existing = Offer.objects.filter(trip=trip, request_id=request_id).first()
         if existing is None:
             fit = next(
-                (r for r in trip_feed(trip=trip, limit=MAX_CANDIDATES) if r.pk == request_id), None
+                (
+                    opportunity
+                    for opportunity in trip_feed(trip=trip, limit=MAX_CANDIDATES)
+                    if opportunity.request.pk == request_id
+                ),
+                None,
             )
             if fit is None:
                 raise RequestNotOpen("This request is no longer open or no longer fits the trip.")
@@ -279,9 +289,11 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
                 trip=trip,
                 request_id=request_id,
                 defaults={
-                    "detour_m": round(fit.detour_m),  # type: ignore[attr-defined]
-                    "detour_s": round(fit.detour_s),  # type: ignore[attr-defined]
-                    "fee_eur": offer_fee_eur(request=fit, store=trip.store, detour_m=fit.detour_m),  # type: ignore[attr-defined]
+                    "detour_m": round(fit.detour_m),
+                    "detour_s": round(fit.detour_s),
+                    "fee_eur": offer_fee_eur(
+                        request=fit.request, store=trip.store, detour_m=fit.detour_m
+                    ),
                     "expires_at": timezone.now() + timedelta(seconds=trip.store.offer_lifetime_s),
                     "source": Offer.Source.FEED,
                 },
@@ -299,20 +311,22 @@ def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
         raise TripNotActive()
     totals = request_totals(request_id=request.pk)
     if (
-        trip.load_kg + totals["weight_kg"] > trip.capacity_kg
-        or trip.load_l + totals["volume_l"] > trip.capacity_l
-        or totals["longest_cm"] > trip.max_length_cm
+        trip.load_kg + totals.weight_kg > trip.capacity_kg
+        or trip.load_l + totals.volume_l > trip.capacity_l
+        or totals.longest_side_cm > trip.max_length_cm
     ):
         raise TripFull()
     fields = request_move(request, RequestState.ASSIGNED)
     request.assigned_driver_id = trip.driver_id
-    request.save(update_fields=[*fields, "assigned_driver"])
+    # The fee agreed with this driver goes onto the request: the handover books it as earned.
+    request.agreed_fee_eur = offer.fee_eur
+    request.save(update_fields=[*fields, "assigned_driver", "agreed_fee_eur"])
     now = timezone.now()
     offer.state = OfferState.SELECTED
     offer.closed_at = now
     offer.save(update_fields=["state", "closed_at"])
-    trip.load_kg += totals["weight_kg"]
-    trip.load_l += totals["volume_l"]
+    trip.load_kg += totals.weight_kg
+    trip.load_l += totals.volume_l
     trip.request_count += 1
     trip.save(update_fields=["load_kg", "load_l", "request_count"])
     others = Offer.objects.filter(request=request).exclude(pk=offer.pk)
@@ -324,9 +338,9 @@ def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
     _offers_close(others.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
     _offers_close(others.filter(state=OfferState.RESPONDED), OfferState.NOT_SELECTED)
     driver_name = User.objects.values_list("full_name", flat=True).get(pk=trip.driver_id)
-    notices.assigned(request=request, driver_name=driver_name)
-    notices.offer_selected(driver_id=trip.driver_id, request=request, offer_id=offer.pk)
-    notices.offers_withdrawn(request=request, offers=losers)
+    request_notices.assigned(request=request, driver_name=driver_name)
+    offer_notices.offer_selected(driver_id=trip.driver_id, request=request, offer_id=offer.pk)
+    offer_notices.offers_withdrawn(request=request, offers=losers)
 
 
 def request_choose(*, request_id: int, customer: User, offer_id: int) -> Offer:
@@ -355,11 +369,7 @@ def request_assign_best(*, request_id: int) -> Offer | None:
     with the smallest detour (then the best rating, then the earliest response). A responder
     whose trip has filled up meanwhile is skipped. Safe to run twice."""
     with transaction.atomic():
-        request = (
-            DeliveryRequest.objects.select_for_update(of=("self",))
-            .select_related("store")
-            .get(pk=request_id)
-        )
+        request = _locked_request_with_store(request_id)
         if request.state != RequestState.OPEN or request.first_response_at is None:
             return None
         window_over = request.first_response_at + timedelta(
@@ -401,8 +411,8 @@ def request_release(*, request_id: int) -> list[tuple[int, int]]:
     if selected is not None:
         totals = request_totals(request_id=request_id)
         trip = Trip.objects.select_for_update().get(pk=selected.trip_id)
-        trip.load_kg -= totals["weight_kg"]
-        trip.load_l -= totals["volume_l"]
+        trip.load_kg -= totals.weight_kg
+        trip.load_l -= totals.volume_l
         trip.request_count -= 1
         trip.save(update_fields=["load_kg", "load_l", "request_count"])
         _offers_close(Offer.objects.filter(pk=selected.pk), OfferState.WITHDRAWN)
@@ -412,26 +422,83 @@ def request_release(*, request_id: int) -> list[tuple[int, int]]:
     return closed
 
 
-def driver_withdraw_everything(*, driver_id: int) -> None:
-    """For an account being deleted: end its trips, offers and commute profiles and forget its
-    home. Raises AccountHasActiveDeliveries while it holds a parcel."""
-    from backend.accounts.services import AccountHasActiveDeliveries
+# --- posting, cancelling, failing --------------------------------------------------------------
 
+
+@transaction.atomic
+def request_post(*, customer: User, posted: PostedRequest) -> DeliveryRequest:
+    """Post a delivery request: it starts open and is matched after commit.
+
+    Raises InvalidInput naming the field (see ``deliveries.services.request_create``)."""
+    request = request_create(customer=customer, posted=posted)
+    enqueue_match_request(request_id=request.pk, store_id=request.store_id)
+    return request
+
+
+@transaction.atomic
+def request_cancel(*, request_id: int, by: str, reason: str = "") -> DeliveryRequest:
+    """Cancel an open or assigned request (customer, store or system). Offers are withdrawn
+    and the driver told. Raises InvalidTransition once the parcel is picked up."""
+    request = _locked_request_with_store(request_id)
+    fields = request_move(request, RequestState.CANCELLED)
+    request.cancelled_by = by
+    request.cancel_reason = reason[:300]
+    request.save(update_fields=[*fields, "cancelled_by", "cancel_reason"])
+    released = request_release(request_id=request.pk)
+    offer_notices.offers_withdrawn(request=request, offers=released)
+    if by != DeliveryRequest.CancelledBy.CUSTOMER:
+        request_notices.cancelled(request=request)
+    return request
+
+
+@transaction.atomic
+def request_fail(*, request_id: int, driver: User, reason: str) -> DeliveryRequest:
+    """The assigned driver cannot complete the delivery (the parcel goes back to the store):
+    the request fails, the trip's room is freed and the customer and the store are told.
+    Raises NotAllowed, InvalidTransition."""
+    request = _locked_request_with_store(request_id)
+    if request.assigned_driver_id != driver.pk:
+        raise NotAllowed("Only the assigned driver can report a failed delivery.")
+    fields = request_move(request, RequestState.FAILED)
+    request.cancelled_by = DeliveryRequest.CancelledBy.DRIVER
+    request.cancel_reason = reason[:300]
+    request.review_required = True
+    request.review_reason = "Delivery failed: the parcel returns to the store"
+    request.save(
+        update_fields=[*fields, "cancelled_by", "cancel_reason", "review_required", "review_reason"]
+    )
+    request_release(request_id=request.pk)
+    request_notices.cancelled(request=request)
+    return request
+
+
+def trips_erase_for_user(*, user_id: int) -> None:
+    """For an account being deleted: the person's open and assigned requests are cancelled (their
+    drivers told), their trips end, their offers are withdrawn, their commute profiles go and
+    their home is forgotten. Raises AccountHasActiveDeliveries while a parcel is on its way to
+    or with them."""
     if DeliveryRequest.objects.filter(
-        assigned_driver_id=driver_id, state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP]
+        Q(customer_id=user_id, state=RequestState.PICKED_UP)
+        | Q(assigned_driver_id=user_id, state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP])
     ).exists():
         raise AccountHasActiveDeliveries()
-    offers = Offer.objects.filter(trip__driver_id=driver_id)
+    for request_id in DeliveryRequest.objects.filter(
+        customer_id=user_id, state__in=[RequestState.OPEN, RequestState.ASSIGNED]
+    ).values_list("pk", flat=True):
+        request_cancel(
+            request_id=request_id, by=DeliveryRequest.CancelledBy.CUSTOMER, reason="Account deleted"
+        )
+    offers = Offer.objects.filter(trip__driver_id=user_id)
     _offers_close(offers.filter(state=OfferState.PENDING), OfferState.WITHDRAWN)
     _offers_close(offers.filter(state=OfferState.RESPONDED), OfferState.WITHDRAWN)
-    Trip.objects.filter(driver_id=driver_id, state=Trip.State.ACTIVE).update(
+    Trip.objects.filter(driver_id=user_id, state=Trip.State.ACTIVE).update(
         state=Trip.State.CANCELLED
     )
-    for trip in Trip.objects.filter(driver_id=driver_id).select_related("store"):
+    for trip in Trip.objects.filter(driver_id=user_id).select_related("store"):
         # The home is private: after deletion only the store end of the trip remains.
         trip.destination = trip.store.location
         trip.save(update_fields=["destination"])
-    CommuteProfile.objects.filter(driver_id=driver_id).delete()
+    CommuteProfile.objects.filter(driver_id=user_id).delete()
 
 
 # --- commute profiles -------------------------------------------------------------------------
@@ -472,7 +539,7 @@ def commute_trips_create(*, service_date: date) -> list[Trip]:
 
 
 def offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None:
-    notices.offer_new(
+    offer_notices.offer_new(
         driver_id=driver_id,
         request=request,
         offer_id=offer.pk,
@@ -489,8 +556,6 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     already carries) by the routing core; the store's fan-out k smallest added detours become
     offers. Idempotent: trips already offered this request are skipped, so a re-run adds
     nothing."""
-    from backend.matching.selectors import candidates_for_request, rank_insertions
-
     request = (
         DeliveryRequest.objects.select_for_update(of=("self",))
         .select_related("store")
@@ -510,7 +575,8 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     )
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
     created = []
-    for trip, insertion in ranked:
+    for ranked_insertion in ranked:
+        trip, insertion = ranked_insertion.trip, ranked_insertion.insertion
         offer, new = Offer.objects.get_or_create(
             request=request,
             trip_id=trip.id,
@@ -533,29 +599,30 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
 def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
     """Offer a newly declared trip the open requests it fits, cheapest detour first, for
     requests that still have fewer live offers than their store's fan-out. Idempotent."""
-    from backend.matching.selectors import trip_feed
-
     trip = Trip.objects.select_related("store").get(pk=trip_id)
     if trip.state != Trip.State.ACTIVE:
         return []
     store = trip.store
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
     created = []
-    for request in trip_feed(trip=trip, limit=store.offer_fanout_k):
-        locked = DeliveryRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
+    for opportunity in trip_feed(trip=trip, limit=store.offer_fanout_k):
+        locked = DeliveryRequest.objects.select_for_update(of=("self",)).get(
+            pk=opportunity.request.pk
+        )
         live = Offer.objects.filter(
             request=locked, state__in=[OfferState.PENDING, OfferState.RESPONDED]
         ).count()
         if locked.state != RequestState.OPEN or live >= store.offer_fanout_k:
             continue
-        detour_m = float(request.detour_m)  # type: ignore[attr-defined]
         offer, new = Offer.objects.get_or_create(
             request=locked,
             trip=trip,
             defaults={
-                "detour_m": round(detour_m),
-                "detour_s": round(request.detour_s),  # type: ignore[attr-defined]
-                "fee_eur": offer_fee_eur(request=locked, store=store, detour_m=detour_m),
+                "detour_m": round(opportunity.detour_m),
+                "detour_s": round(opportunity.detour_s),
+                "fee_eur": offer_fee_eur(
+                    request=locked, store=store, detour_m=opportunity.detour_m
+                ),
                 "expires_at": expires_at,
             },
         )
@@ -596,8 +663,8 @@ def requests_expire(*, now: datetime | None = None) -> list[int]:
                 continue
             request.save(update_fields=request_move(request, RequestState.EXPIRED))
             released = request_release(request_id=request.pk)
-            notices.offers_withdrawn(request=request, offers=released)
-            notices.expired(request=request)
+            offer_notices.offers_withdrawn(request=request, offers=released)
+            request_notices.expired(request=request)
             expired.append(request.pk)
     return expired
 
@@ -605,8 +672,6 @@ def requests_expire(*, now: datetime | None = None) -> list[int]:
 def best_matches_assign_due() -> list[int]:
     """``best_match`` requests whose collection window is over get their driver (the sweep
     behind the task timed for each request). Returns the requests assigned."""
-    from django.db.models import DateTimeField, ExpressionWrapper, F
-
     due = (
         DeliveryRequest.objects.filter(
             state=RequestState.OPEN,

@@ -15,7 +15,6 @@ import math
 import os
 import random
 import subprocess
-import sys
 import time as clock_time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,26 +25,28 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import redis
+from celery import current_app as celery_app
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
 from backend.accounts.models import User
 from backend.analytics.services import rollups_rebuild
-from backend.config.celery import app as celery_app
 from backend.core import clock
 from backend.core.errors import DomainError
+from backend.core.workers import QUEUES, worker_start
 from backend.deliveries import services as deliveries
 from backend.deliveries.models import DeliveryRequest, Earning, Rating, RequestState
 from backend.matching import services as matching
 from backend.matching.models import Offer, OfferState, Trip, VanPlan
+from backend.matching.routing_adapter import latlng, travel_provider
 from backend.simulation.behaviour import CustomerBehaviour, DriverBehaviour, ShopperBehaviour
 from backend.simulation.demo import region
 from backend.stores.models import AssignmentMode, Store
 
 logger = logging.getLogger(__name__)
-QUEUES = ("matching", "notifications", "default")
 
 
 @dataclass(frozen=True)
@@ -214,16 +215,18 @@ class Simulation:
                 description="Furniture kit",
             )
             try:
-                request = deliveries.request_create(
+                request = matching.request_post(
                     customer=user,
-                    store_id=store.pk,
-                    order_reference=f"SIM-{self.count}",
-                    dropoff_address=customer["address"],
-                    dropoff_point=Point(customer["lng"], customer["lat"], srid=4326),
-                    contact_phone=customer["phone"],
-                    window_start=start,
-                    window_end=start + length,
-                    parcels=[parcel],
+                    posted=deliveries.PostedRequest(
+                        store_id=store.pk,
+                        order_reference=f"SIM-{self.count}",
+                        dropoff_address=customer["address"],
+                        dropoff_point=Point(customer["lng"], customer["lat"], srid=4326),
+                        contact_phone=customer["phone"],
+                        window_start=start,
+                        window_end=start + length,
+                        parcels=(parcel,),
+                    ),
                 )
             except DomainError:
                 return
@@ -261,22 +264,20 @@ class Simulation:
     def _minute_action(self) -> Callable[[], None]:
         def minute() -> None:
             for name in ("matching.expire", "matching.assign_due_best_matches"):
-                celery_app.send_task(name, queue="matching")
+                celery_app.send_task(name)
 
         return minute
 
     def _batch_action(self, store: Store) -> Callable[[], None]:
         def batch() -> None:
-            celery_app.send_task(
-                "matching.reoptimise_store", kwargs={"store_id": store.pk}, queue="matching"
-            )
+            celery_app.send_task("matching.reoptimise_store", kwargs={"store_id": store.pk})
 
         return batch
 
     def _cancel_action(self, request_id: int) -> Callable[[], None]:
         def cancel() -> None:
             if DeliveryRequest.objects.filter(pk=request_id, state=RequestState.OPEN).exists():
-                deliveries.request_cancel(
+                matching.request_cancel(
                     request_id=request_id, by="customer", reason="No longer needed"
                 )
 
@@ -351,9 +352,7 @@ class Simulation:
                 return
             driver = request.assigned_driver
             if self.rng.random() < self.config.drivers.p_fail:
-                deliveries.request_fail(
-                    request_id=request_id, driver=driver, reason="Nobody at home"
-                )
+                matching.request_fail(request_id=request_id, driver=driver, reason="Nobody at home")
                 return
             deliveries.request_deliver(
                 request_id=request_id, driver=driver, delivery_code=request.delivery_code
@@ -365,11 +364,7 @@ class Simulation:
         return deliver
 
     def _drive_s(self, request: DeliveryRequest) -> float:
-        from backend.matching.routing_adapter import latlng, travel_provider
-
         travel = travel_provider()
-        import numpy as np
-
         legs = travel.paired(
             np.array([latlng(request.store.location)]), np.array([latlng(request.dropoff_point)])
         )
@@ -523,31 +518,7 @@ def simulated_world() -> Iterator[Callable[[], None]]:
     broker = redis.Redis.from_url(broker_url)
     broker.flushdb()
     env = dict(os.environ)
-    worker = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backend.config",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            ",".join(QUEUES),
-            "--loglevel",
-            "WARNING",
-            "-n",
-            f"simulation-{key[-6:]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=settings.ROOT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = worker_start(name=f"simulation-{key[-6:]}", env=env)
 
     def drained() -> None:
         """Wait until the worker has done everything sent so far. An empty queue is not
@@ -577,7 +548,7 @@ def simulated_world() -> Iterator[Callable[[], None]]:
                 return
 
     try:
-        celery_app.send_task("core.ping", queue="default").get(timeout=60)
+        celery_app.send_task("core.ping").get(timeout=60)
         yield drained
     finally:
         worker.terminate()

@@ -1,12 +1,10 @@
 from django.contrib.gis.geos import Point
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.auth import user_of
 from backend.stores import selectors, services
 from backend.stores.models import Store
 from backend.stores.serializers import (
@@ -56,9 +54,7 @@ class StoreDetailApi(generics.RetrieveAPIView):
 
 class ManagerStorePolicyApi(APIView):
     def _store(self, request: Request, store_id: int) -> Store:
-        return get_object_or_404(
-            Store, pk=store_id, pk__in=selectors.managed_store_ids(user=user_of(request))
-        )
+        return selectors.managed_store(user=request.user, store_id=store_id)
 
     @extend_schema(
         tags=["manager"],

@@ -17,6 +17,23 @@ def default_opening_hours() -> dict[str, list[str]]:
     return {str(day): weekday for day in range(6)} | {"6": ["10:00", "19:00"]}
 
 
+# What a store's managers may change of its policy (the manager API's policy shape, in order).
+POLICY_FIELDS = (
+    "assignment_mode",
+    "offer_fanout_k",
+    "offer_lifetime_s",
+    "collection_window_s",
+    "fee_base_eur",
+    "fee_per_detour_km_eur",
+    "fee_min_eur",
+    "fee_max_eur",
+    "max_parcel_weight_kg",
+    "max_parcel_volume_l",
+    "max_parcel_length_cm",
+    "service_radius_m",
+)
+
+
 class Store(models.Model):
     """A store where customers buy bulky goods and parcels are picked up.
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from backend.core.fields import LatLngField
-from backend.stores.models import Store
+from backend.stores.models import POLICY_FIELDS, Store
 
 
 class StoreSerializer(serializers.ModelSerializer):
@@ -46,20 +46,7 @@ class StoreNearbyQuerySerializer(serializers.Serializer):
 class StorePolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = Store
-        fields = [
-            "assignment_mode",
-            "offer_fanout_k",
-            "offer_lifetime_s",
-            "collection_window_s",
-            "fee_base_eur",
-            "fee_per_detour_km_eur",
-            "fee_min_eur",
-            "fee_max_eur",
-            "max_parcel_weight_kg",
-            "max_parcel_volume_l",
-            "max_parcel_length_cm",
-            "service_radius_m",
-        ]
+        fields = list(POLICY_FIELDS)
         extra_kwargs = {
             "offer_fanout_k": {"min_value": 1, "max_value": 50},
             "offer_lifetime_s": {"min_value": 60, "max_value": 86400},

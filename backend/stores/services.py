@@ -1,22 +1,7 @@
 from django.db import transaction
 
 from backend.core.errors import InvalidInput
-from backend.stores.models import Store
-
-POLICY_FIELDS = (
-    "assignment_mode",
-    "offer_fanout_k",
-    "offer_lifetime_s",
-    "collection_window_s",
-    "fee_base_eur",
-    "fee_per_detour_km_eur",
-    "fee_min_eur",
-    "fee_max_eur",
-    "max_parcel_weight_kg",
-    "max_parcel_volume_l",
-    "max_parcel_length_cm",
-    "service_radius_m",
-)
+from backend.stores.models import POLICY_FIELDS, Store, StoreMembership
 
 
 @transaction.atomic
@@ -32,3 +17,8 @@ def store_policy_update(*, store_id: int, **changes: object) -> Store:
     if changes:
         store.save(update_fields=list(changes))
     return store
+
+
+def memberships_erase_for_user(*, user_id: int) -> None:
+    """For an account being deleted: it no longer works at any store."""
+    StoreMembership.objects.filter(user_id=user_id).delete()

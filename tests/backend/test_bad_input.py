@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from backend.accounts.models import DriverProfile
 from backend.deliveries.models import DeliveryRequest, Parcel
 from backend.matching.models import CommuteProfile, Trip
-from backend.stores.models import Store
-from backend.stores.services import POLICY_FIELDS
+from backend.stores.models import POLICY_FIELDS, Store
 
 ERROR_KEYS = {"code", "detail", "fields"}
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "backend.matching",
     "backend.simulation",
     "backend.analytics",
+    "backend.privacy",
     "rest_framework_simplejwt.token_blacklist",
     "notifications",
 ]
@@ -170,32 +171,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStateEnum": "backend.deliveries.models.RequestState",
         "OfferStateEnum": "backend.matching.models.OfferState",
         "TripStateEnum": "backend.matching.models.Trip.State",
+        "NotificationEventEnum": "notifications.events.Event",
     },
-}
-
-# Celery: Redis as broker. Queues: matching, notifications, default.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("matching", "notifications", "default")
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_EXPIRES = timedelta(hours=1)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "matching-expire": {"task": "matching.expire", "schedule": 60.0},
-    "matching-best-match": {"task": "matching.assign_due_best_matches", "schedule": 60.0},
-    "matching-reoptimise": {
-        "task": "matching.reoptimise_all",
-        "schedule": float(env.int("BATCH_INTERVAL_S", default=300)),
-    },
-    "matching-commute-trips": {"task": "matching.commute_trips", "schedule": 3600.0},
-    "core-idempotency-cleanup": {"task": "core.idempotency_cleanup", "schedule": 3600.0},
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -233,6 +210,7 @@ SIMPLE_JWT = {
 EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))
 CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
 
+# --- Matching (backend/matching/): candidate trips, offers, batch re-optimisation -------------
 # Travel times for matching: straight line × circuity at a constant speed, unless a road network
 # provider is configured.
 ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=30.0)
@@ -242,11 +220,6 @@ ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
 # could be missed.
 MATCHING_PREFILTER_SPEED_KMH = env.float("MATCHING_PREFILTER_SPEED_KMH", default=ROUTING_SPEED_KMH)
 DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
-
-# The simulation's stepped clock: the Redis key it lives under, set only for a simulation run
-# and its worker (see backend/core/clock.py). Never in production.
-SIMULATION_CLOCK = env.str("SIMULATION_CLOCK", default="")
-
 # Batch re-optimisation (every few minutes per store).
 BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)
 BATCH_TIME_LIMIT_S = env.float("BATCH_TIME_LIMIT_S", default=2.0)
@@ -264,6 +237,11 @@ VAN_COST_PER_M = env.float("VAN_COST_PER_M", default=2.0)
 VAN_FIXED_COST_M = env.float("VAN_FIXED_COST_M", default=5000.0)
 # Leaving a request unserved costs this many metres of detour in the optimisation.
 UNSERVED_PENALTY_M = env.float("UNSERVED_PENALTY_M", default=100_000.0)
+
+# --- Simulation (backend/simulation/) ---------------------------------------------------------
+# The simulation's stepped clock: the Redis key it lives under, set only for a simulation run
+# and its worker (see backend/core/clock.py). Never in production.
+SIMULATION_CLOCK = env.str("SIMULATION_CLOCK", default="")
 
 # --- Notifications (notifications/): push through FCM, inbox, outbox --------------------------
 # FCM is used when a service account file is given (FCM_CREDENTIALS_FILE, or Google's usual
@@ -284,16 +262,6 @@ NOTIFICATIONS_SEND_LEASE_S = env.int("NOTIFICATIONS_SEND_LEASE_S", default=300)
 NOTIFICATIONS_SWEEP_GRACE_S = env.int("NOTIFICATIONS_SWEEP_GRACE_S", default=120)
 NOTIFICATIONS_SWEEP_LIMIT = env.int("NOTIFICATIONS_SWEEP_LIMIT", default=5000)
 NOTIFICATIONS_OUTBOX_RETENTION_DAYS = env.int("NOTIFICATIONS_OUTBOX_RETENTION_DAYS", default=30)
-_enum_overrides = SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES")
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
-    **(_enum_overrides if isinstance(_enum_overrides, dict) else {}),
-    "NotificationEventEnum": "notifications.events.Event",
-}
-CELERY_BEAT_SCHEDULE["notifications-sweep-outbox"] = {
-    "task": "notifications.sweep_outbox",
-    "schedule": 60.0,
-    "options": {"queue": "notifications", "expires": 55},
-}
 
 # --- Analytics (backend/analytics/): store KPIs, rollups, the manager dashboard ----------------
 # CO2 per vehicle-km, kg CO2e (well-to-wheel not included). Defaults are orders of magnitude from
@@ -309,12 +277,39 @@ ANALYTICS_REFERENCE_RESPONSES_PER_POSTING = env.float(
 )
 # An open request with no response this long after posting "needs attention".
 ANALYTICS_ATTENTION_AFTER_S = env.int("ANALYTICS_ATTENTION_AFTER_S", default=600)
-# The beat task recomputes this many store-local days back from today (today included).
+# Every this many seconds, beat recomputes this many store-local days back from today (today
+# included).
+ANALYTICS_ROLLUP_INTERVAL_S = env.int("ANALYTICS_ROLLUP_INTERVAL_S", default=600)
 ANALYTICS_ROLLUP_DAYS = env.int("ANALYTICS_ROLLUP_DAYS", default=2)
 # The dashboard map shows at most this many drop-off points (the latest of the period).
 ANALYTICS_MAP_MAX_POINTS = env.int("ANALYTICS_MAP_MAX_POINTS", default=2000)
-CELERY_BEAT_SCHEDULE["analytics-rollup-recent"] = {
-    "task": "analytics.rollup_recent",
-    "schedule": float(env.int("ANALYTICS_ROLLUP_INTERVAL_S", default=600)),
-    "options": {"expires": 540},
+
+# --- Celery: Redis as broker; the queues and routing are in backend/config/celery.py ----------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = timedelta(hours=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "matching-expire": {"task": "matching.expire", "schedule": 60.0},
+    "matching-best-match": {"task": "matching.assign_due_best_matches", "schedule": 60.0},
+    "matching-reoptimise": {"task": "matching.reoptimise_all", "schedule": float(BATCH_INTERVAL_S)},
+    "matching-commute-trips": {"task": "matching.commute_trips", "schedule": 3600.0},
+    "core-idempotency-cleanup": {"task": "core.idempotency_cleanup", "schedule": 3600.0},
+    "notifications-sweep-outbox": {
+        "task": "notifications.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "analytics-rollup-recent": {
+        "task": "analytics.rollup_recent",
+        "schedule": float(ANALYTICS_ROLLUP_INTERVAL_S),
+        "options": {"expires": 540},
+    },
 }

@@ -2,6 +2,7 @@
 five wrong codes, the store's review, the live position."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -181,3 +182,21 @@ def test_a_failed_delivery_frees_the_trip_and_goes_to_the_store(api, assigned): 
         {"delivery_code": assigned.delivery_code},
     )
     assert again.status_code == 409
+
+
+def test_the_driver_earns_the_fee_agreed_with_their_offer(api, store):  # type: ignore[no-untyped-def]
+    request = factories.DeliveryRequestFactory(store=store, fee_eur=Decimal("5.00"))
+    offer = factories.OfferFactory(request=request, fee_eur=Decimal("8.40"))
+    offer_respond(offer_id=offer.pk, driver=offer.trip.driver)
+    request.refresh_from_db()
+    # The agreed fee travels with the request: the handover needs nothing from the offers.
+    assert request.agreed_fee_eur == Decimal("8.40")
+    assert request.fee_eur == Decimal("5.00")  # what the customer was quoted is unchanged
+
+    driver = api(offer.trip.driver)
+    url = f"/api/v1/delivery-requests/{request.pk}"
+    assert driver.post(f"{url}/pickup/", {"pickup_code": request.pickup_code}).status_code == 200
+    delivered = driver.post(f"{url}/deliver/", {"delivery_code": request.delivery_code})
+
+    assert delivered.status_code == 200, delivered.json()
+    assert Earning.objects.get(request=request).amount_eur == Decimal("8.40")

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import routing
 from backend.deliveries.models import DeliveryRequest
+from backend.deliveries.selectors import request_totals
 from backend.matching.models import Trip
 from backend.matching.routing_adapter import (
     carried_by_trip,
-    requests_with_totals,
     routing_trip,
     snapshot_of,
     travel_provider,
@@ -87,7 +87,7 @@ def test_every_trip_the_exact_insertion_accepts_passes_the_prefilter(seed: int) 
             request = DeliveryRequest.objects.select_related("store").get(pk=request.pk)
             exact = routing.best_insertions(
                 routes,
-                trip_parcel(requests_with_totals([request.pk])[request.pk]),
+                trip_parcel(request, request_totals(request_id=request.pk)),
                 travel_provider(),
                 k=len(trips),
             )

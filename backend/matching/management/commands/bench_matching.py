@@ -1,6 +1,7 @@
 """Measure live matching on the data in the database (fill it with ``seed_load`` first):
 candidate search + exact insertion for new requests, and one store's batch re-optimisation."""
 
+import os
 import statistics
 import time
 from datetime import timedelta
@@ -8,21 +9,28 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import redis
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from backend.accounts.models import User
+from backend.core.tasks import ping
+from backend.core.workers import QUEUES, worker_start
 from backend.deliveries.models import DeliveryRequest, RequestState
+from backend.deliveries.services import ParcelInput, PostedRequest
 from backend.matching.batch import store_reoptimise
-from backend.matching.models import Trip
+from backend.matching.models import Offer, Trip
 from backend.matching.selectors import (
     MAX_CANDIDATES,
     candidates_for_request,
     rank_insertions,
     trip_candidates_for_request,
 )
+from backend.matching.services import request_post
 from backend.stores.models import Store
 
 
@@ -140,55 +148,20 @@ class Command(BaseCommand):
     def _pipeline(self, n: int, rng: np.random.Generator) -> list[float]:
         """Post n requests through the service (as the API does) and time each one from its
         commit to its offers stored and notifications queued, with a worker of our own."""
-        import os
-        import subprocess
-        import sys
-
-        from django.conf import settings
-
-        from backend.accounts.models import User
-        from backend.deliveries.services import ParcelInput, request_create
-        from backend.matching.models import Offer
-
         store = Store.objects.annotate(trips_n=Count("trips")).order_by("-trips_n").first()
         if store is None:
             return [float("nan")]
         customer, _ = User.objects.get_or_create(email="bench-pipeline@load.example.invalid")
-        worker = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "backend.config",
-                "worker",
-                "--pool",
-                "solo",
-                "-Q",
-                "matching,notifications,default",
-                "--loglevel",
-                "WARNING",
-                "-n",
-                "bench@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=settings.ROOT_DIR,
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-        )
+        worker = worker_start(name="bench", env=dict(os.environ))
         timings = []
         try:
-            from backend.config.celery import ping
-
-            ping.apply_async(queue="default").get(timeout=60)  # the worker is up
+            ping.apply_async().get(timeout=60)  # the worker is up
             self._wait_idle()
             for _ in range(n):
                 lat = store.location.y + rng.uniform(-0.05, 0.05)
                 lng = store.location.x + rng.uniform(-0.05, 0.05)
                 start = timezone.now() + timedelta(minutes=30)
-                request = request_create(
-                    customer=customer,
+                posted = PostedRequest(
                     store_id=store.pk,
                     order_reference="BENCH",
                     dropoff_address="Bench",
@@ -196,10 +169,13 @@ class Command(BaseCommand):
                     contact_phone="+33 4 00 00 00 00",
                     window_start=start,
                     window_end=start + timedelta(hours=2),
-                    parcels=[
-                        ParcelInput(weight_kg=Decimal(10), volume_l=Decimal(50), longest_side_cm=80)
-                    ],
+                    parcels=(
+                        ParcelInput(
+                            weight_kg=Decimal(10), volume_l=Decimal(50), longest_side_cm=80
+                        ),
+                    ),
                 )
+                request = request_post(customer=customer, posted=posted)
                 committed = time.perf_counter()
                 deadline = committed + 30
                 while not Offer.objects.filter(request=request).exists():
@@ -215,12 +191,9 @@ class Command(BaseCommand):
 
     def _wait_idle(self, timeout_s: float = 120) -> None:
         """Wait until the worker has drained its queues (an idle system)."""
-        import redis
-        from django.conf import settings
-
         broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         deadline = time.perf_counter() + timeout_s
-        while any(broker.llen(q) for q in ("matching", "notifications", "default")):
+        while any(broker.llen(queue) for queue in QUEUES):
             if time.perf_counter() > deadline:
                 return
             time.sleep(0.01)
