@@ -7,7 +7,7 @@ import factory
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from backend.accounts.models import DriverProfile, User
+from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.deliveries.models import DeliveryRequest, Parcel
 from backend.matching.geometry import reach_ellipse
 from backend.matching.models import Offer, Trip
@@ -56,6 +56,8 @@ class DriverProfileFactory(factory.django.DjangoModelFactory):
     capacity_kg = Decimal("200")
     capacity_l = Decimal("1500")
     max_length_cm = 200
+    # Most tests are about drivers who may drive; the onboarding tests make pending ones.
+    status = DriverStatus.APPROVED
 
 
 class StoreFactory(factory.django.DjangoModelFactory):

@@ -1,22 +1,28 @@
-from drf_spectacular.utils import extend_schema
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts import services
+from backend.accounts import selectors, services
 from backend.accounts.auth import user_of
-from backend.accounts.models import User
+from backend.accounts.models import DriverProfile, User
 from backend.accounts.serializers import (
+    DriverDecisionInputSerializer,
     DriverProfileSerializer,
+    IdentityDocumentInputSerializer,
     LogoutInputSerializer,
     MeSerializer,
     MeUpdateSerializer,
     RegisterInputSerializer,
+    StoreDriverSerializer,
 )
 from backend.core.idempotency import idempotent
 from backend.core.throttling import AnonThrottle
+from backend.stores.selectors import managed_store
 
 
 class RegisterApi(APIView):
@@ -95,3 +101,66 @@ class DriverProfileApi(APIView):
         data.is_valid(raise_exception=True)
         profile = services.driver_profile_upsert(user=user_of(request), **data.validated_data)
         return Response(DriverProfileSerializer(profile).data)
+
+
+class DriverIdentityApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=["me"],
+        request={"multipart/form-data": IdentityDocumentInputSerializer},
+        responses=DriverProfileSerializer,
+        summary="Send my identity document for the driver check (reviewed before I may drive)",
+    )
+    def put(self, request: Request) -> Response:
+        data = IdentityDocumentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = services.driver_identity_submit(
+            user=user_of(request), document=data.validated_data["document"]
+        )
+        return Response(DriverProfileSerializer(profile).data)
+
+
+class ManagerStoreDriversApi(APIView):
+    @extend_schema(
+        tags=["manager"],
+        responses=StoreDriverSerializer(many=True),
+        summary="The store's staff who drive, pending approval first",
+    )
+    def get(self, request: Request, store_id: int) -> Response:
+        store = managed_store(user=user_of(request), store_id=store_id)
+        return Response(
+            StoreDriverSerializer(selectors.store_drivers(store_id=store.pk), many=True).data
+        )
+
+
+class ManagerStoreDriverDecisionApi(APIView):
+    @extend_schema(
+        tags=["manager"],
+        request=DriverDecisionInputSerializer,
+        responses=StoreDriverSerializer,
+        summary="Approve, reject, suspend or reinstate one of the store's staff drivers",
+        parameters=[
+            OpenApiParameter(
+                "decision", str, OpenApiParameter.PATH, enum=list(services.MANAGER_DECISIONS)
+            )
+        ],
+    )
+    def post(self, request: Request, store_id: int, user_id: int, decision: str) -> Response:
+        store = managed_store(user=user_of(request), store_id=store_id)
+        if decision not in services.MANAGER_DECISIONS:
+            raise Http404()
+        data = DriverDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        drivers = {d.user.pk: d for d in selectors.store_drivers(store_id=store.pk)}
+        if user_id not in drivers:
+            raise DriverProfile.DoesNotExist()
+        services.driver_decide(
+            driver_id=user_id,
+            kind=services.MANAGER_DECISIONS[decision],
+            by=user_of(request),
+            reason=data.validated_data["reason"],
+            store_id=store.pk,
+        )
+        driver = next(d for d in selectors.store_drivers(store_id=store.pk) if d.user.pk == user_id)
+        return Response(StoreDriverSerializer(driver).data)

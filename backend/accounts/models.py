@@ -2,10 +2,13 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.files.storage import Storage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from backend.core.storage import private_storage
 
 
 class Language(models.TextChoices):
@@ -64,8 +67,21 @@ class User(AbstractBaseUser, PermissionsMixin):
         return hasattr(self, "driver_profile")
 
 
+class DriverStatus(models.TextChoices):
+    """Where a driver stands: only an approved driver may respond to offers or be assigned."""
+
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    SUSPENDED = "suspended", "Suspended"
+
+
+def _identity_storage() -> Storage:
+    return private_storage()
+
+
 class DriverProfile(models.Model):
-    """What a person can carry when they drive home from a store."""
+    """What a person can carry when they drive home from a store, and whether they may."""
 
     class VehicleType(models.TextChoices):
         CAR = "car", "Car"
@@ -82,7 +98,13 @@ class DriverProfile(models.Model):
         max_digits=7, decimal_places=1, validators=[MinValueValidator(Decimal("1"))]
     )
     max_length_cm = models.PositiveIntegerField(validators=[MaxValueValidator(400)])
-    verified = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=DriverStatus.choices, default=DriverStatus.PENDING, db_index=True
+    )
+    identity_document = models.FileField(
+        upload_to="identity/%Y/%m/", storage=_identity_storage, blank=True
+    )
+    identity_submitted_at = models.DateTimeField(null=True, blank=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     rating_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -97,3 +119,45 @@ class DriverProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.vehicle_type})"
+
+    @property
+    def approved(self) -> bool:
+        return self.status == DriverStatus.APPROVED
+
+
+class DriverDecision(models.Model):
+    """The audit trail of a driver's standing: who decided what, when, why."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Identity document submitted"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUSPENDED = "suspended", "Suspended"
+        REINSTATED = "reinstated", "Reinstated"
+
+    driver = models.ForeignKey(User, on_delete=models.CASCADE, related_name="driver_decisions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the product decided (automatic suspension).",
+    )
+    store = models.ForeignKey(
+        "stores.Store",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The store whose manager decided, or whose rule suspended.",
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.driver} {self.kind} {self.created_at:%Y-%m-%d}"

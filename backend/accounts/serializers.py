@@ -1,9 +1,11 @@
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.accounts.models import DriverProfile, Language, User
+from backend.accounts.models import DriverProfile, DriverStatus, Language, User
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -21,6 +23,10 @@ class LogoutInputSerializer(serializers.Serializer):
 
 
 class DriverProfileSerializer(serializers.ModelSerializer):
+    verified = serializers.BooleanField(
+        source="approved", read_only=True, help_text="Approved: may respond and carry parcels."
+    )
+
     class Meta:
         model = DriverProfile
         fields = [
@@ -28,11 +34,13 @@ class DriverProfileSerializer(serializers.ModelSerializer):
             "capacity_kg",
             "capacity_l",
             "max_length_cm",
+            "status",
             "verified",
+            "identity_submitted_at",
             "rating_avg",
             "rating_count",
         ]
-        read_only_fields = ["verified", "rating_avg", "rating_count"]
+        read_only_fields = ["status", "identity_submitted_at", "rating_avg", "rating_count"]
         extra_kwargs = {
             "capacity_kg": {"min_value": Decimal(1), "max_value": Decimal(2000)},
             "capacity_l": {"min_value": Decimal(1), "max_value": Decimal(20000)},
@@ -80,3 +88,40 @@ class MeUpdateSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class IdentityDocumentInputSerializer(serializers.Serializer):
+    document = serializers.FileField(
+        help_text="A photo or scan of an identity document (JPEG, PNG or PDF)."
+    )
+
+    def validate_document(self, document: Any) -> Any:
+        if document.size > settings.IDENTITY_DOCUMENT_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The document is larger than {settings.IDENTITY_DOCUMENT_MAX_BYTES // 2**20} MB."
+            )
+        head = document.read(5)
+        document.seek(0)
+        if not (
+            head.startswith(b"\xff\xd8\xff")
+            or head.startswith(b"\x89PNG")
+            or head.startswith(b"%PDF-")
+        ):
+            raise serializers.ValidationError("Send a JPEG, PNG or PDF file.")
+        return document
+
+
+class DriverDecisionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class StoreDriverSerializer(serializers.Serializer):
+    """A person who works at the store and drives, as the store's managers see them."""
+
+    user_id = serializers.IntegerField(source="user.pk")
+    full_name = serializers.CharField(source="user.full_name")
+    role = serializers.CharField()
+    status = serializers.ChoiceField(choices=DriverStatus.choices, source="profile.status")
+    vehicle_type = serializers.CharField(source="profile.vehicle_type")
+    last_decision = serializers.CharField(allow_null=True)
+    last_decision_at = serializers.DateTimeField(allow_null=True)

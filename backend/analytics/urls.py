@@ -56,6 +56,11 @@ urlpatterns = [
         views.attention_action,
         name="attention-action",
     ),
+    path(
+        "stores/<int:store_id>/drivers/<int:user_id>/<str:action>/",
+        views.driver_action,
+        name="driver-action",
+    ),
     path("stores/<int:store_id>/export/requests.csv", views.requests_csv, name="requests-csv"),
     path("stores/<int:store_id>/export/kpis.csv", views.kpis_csv, name="kpis-csv"),
 ]

@@ -1,6 +1,7 @@
 """The managers' dashboard: server-rendered pages under /manager/, session login, fr and en.
 The numbers come from the same selectors as the API."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from backend.accounts.models import DriverStatus
+from backend.accounts.selectors import store_drivers
+from backend.accounts.services import MANAGER_DECISIONS, driver_decide
 from backend.analytics import charts, exports, selectors, services
 from backend.analytics.serializers import KpiQuerySerializer
 from backend.core.errors import DomainError
@@ -247,8 +251,56 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
         "attention": attention,
         "attention_after_min": settings.ANALYTICS_ATTENTION_AFTER_S // 60,
         "top_responders": report.top_responders,
+        "staff_drivers": [
+            StaffDriverRow(d.user, d.profile, _driver_actions(d.profile.status))
+            for d in store_drivers(store_id=store.pk)
+        ],
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+@dataclass(frozen=True)
+class StaffDriverRow:
+    user: Any
+    profile: Any
+    actions: list[tuple[str, str]]
+
+
+# What a manager may decide from each standing, as (action, button label).
+def _driver_actions(status: str) -> list[tuple[str, str]]:
+    return {
+        DriverStatus.PENDING: [("approve", _("Approve")), ("reject", _("Reject"))],
+        DriverStatus.APPROVED: [("suspend", _("Suspend"))],
+        DriverStatus.SUSPENDED: [("reinstate", _("Reinstate"))],
+        DriverStatus.REJECTED: [("approve", _("Approve"))],
+    }[DriverStatus(status)]
+
+
+@require_POST
+@login_required(login_url=LOGIN_URL)
+def driver_action(request: HttpRequest, store_id: int, user_id: int, action: str) -> HttpResponse:
+    """A manager's decision on one of the store's staff drivers (the API's rule and audit)."""
+    store = _store(request, store_id)
+    if action not in MANAGER_DECISIONS or user_id not in {
+        d.user.pk for d in store_drivers(store_id=store.pk)
+    }:
+        raise Http404()
+    try:
+        driver_decide(
+            driver_id=user_id,
+            kind=MANAGER_DECISIONS[action],
+            by=request.user,  # type: ignore[arg-type]
+            reason="Decided on the dashboard",
+            store_id=store.pk,
+        )
+        messages.success(request, _("Decision recorded."))
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    kept = QueryDict(request.POST.get("query", ""))
+    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
+    target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
+    suffix = "#staff-drivers"
+    return redirect(f"{target}?{next_query}{suffix}" if next_query else f"{target}{suffix}")
 
 
 ACTIONS = {"raise-fee", "hand-to-vans", "cancel"}

@@ -20,6 +20,11 @@ urlpatterns = [
     path("me/", privacy.MeWithErasureApi.as_view(), name="me"),
     path("me/export/", privacy.MeExportApi.as_view(), name="me-export"),
     path("me/driver-profile/", accounts.DriverProfileApi.as_view(), name="me-driver-profile"),
+    path(
+        "me/driver-profile/identity/",
+        accounts.DriverIdentityApi.as_view(),
+        name="me-driver-identity",
+    ),
     # Stores
     path("stores/", stores.StoreListApi.as_view(), name="store-list"),
     path("stores/<int:pk>/", stores.StoreDetailApi.as_view(), name="store-detail"),
@@ -114,6 +119,16 @@ urlpatterns = [
         "manager/stores/<int:store_id>/requests/",
         deliveries.ManagerStoreRequestsApi.as_view(),
         name="manager-store-requests",
+    ),
+    path(
+        "manager/stores/<int:store_id>/drivers/",
+        accounts.ManagerStoreDriversApi.as_view(),
+        name="manager-store-drivers",
+    ),
+    path(
+        "manager/stores/<int:store_id>/drivers/<int:user_id>/<str:decision>/",
+        accounts.ManagerStoreDriverDecisionApi.as_view(),
+        name="manager-store-driver-decision",
     ),
     path(
         "manager/stores/<int:store_id>/van-plan/",

@@ -1,15 +1,18 @@
 from rest_framework import serializers
 
+# The outcome of a health check (named in the API schema as HealthStatusEnum).
+HEALTH_STATUS = ["ok", "error"]
+
 
 class HealthCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
+    status = serializers.ChoiceField(choices=HEALTH_STATUS)
     detail = serializers.CharField(required=False, help_text="The cause, when the check failed.")
     version = serializers.CharField(required=False, help_text="PostGIS library version.")
     pending = serializers.IntegerField(required=False, help_text="Unapplied migrations.")
 
 
 class HealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
+    status = serializers.ChoiceField(choices=HEALTH_STATUS)
     checks = serializers.DictField(
         child=HealthCheckSerializer(),
         help_text="One entry each for database, postgis, migrations and redis.",

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import routing
+from backend.accounts.selectors import driver_is_approved
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.models import Offer, Trip, Van, VanPlan, VanStop
 from backend.matching.routing_adapter import build_problem, snapshot_of
@@ -156,6 +157,8 @@ def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
             .first()
         )
         if request is None or Offer.objects.filter(request=request, trip=trip).exists():
+            return 0
+        if not driver_is_approved(user_id=trip.driver_id):
             return 0
         ranked = rank_insertions(request=request, trips=[snapshot_of(trip)], k=1)
         if not ranked:

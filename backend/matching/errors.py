@@ -46,3 +46,18 @@ class DriverProfileRequired(NotAllowed):
 class WrongAssignmentMode(DomainError):
     code = "wrong_assignment_mode"
     default_detail = "This store does not let customers choose their driver."
+
+
+class TripOverlaps(DomainError):
+    code = "trip_overlaps"
+    default_detail = "You already have an active trip leaving in that window."
+
+
+class TooManyResponses(DomainError):
+    code = "too_many_responses"
+    default_detail = "You have too many responses waiting at this store; wait for an answer."
+
+
+class DriverUnavailable(DomainError):
+    code = "driver_unavailable"
+    default_detail = "This driver can no longer take deliveries."

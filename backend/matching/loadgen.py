@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import routing
-from backend.accounts.models import DriverProfile, User
+from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.deliveries.models import DeliveryRequest, Parcel, new_code
 from backend.matching.geometry import reach_ellipse
 from backend.matching.models import Trip
@@ -83,12 +83,15 @@ def load_create(
     )
     DriverProfile.objects.bulk_create(
         (
+            # A synthetic load of approved drivers, written in bulk rather than one decision
+            # each through the onboarding services.
             DriverProfile(
                 user=d,
-                vehicle_type=DriverProfile.VehicleType.CAR,
+                vehicle_type=DriverProfile.VehicleType.ESTATE,
                 capacity_kg=Decimal(200),
                 capacity_l=Decimal(1200),
                 max_length_cm=180,
+                status=DriverStatus.APPROVED,
             )
             for d in drivers
         ),

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import F, FloatField, Func, Max, QuerySet
+from django.db.models import F, FloatField, Func, Max, Q, QuerySet
 from django.utils import timezone
 
 import routing
+from backend.accounts.models import DriverStatus
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.deliveries.selectors import (
     RequestTotals,
@@ -205,6 +206,9 @@ def build_problem(
             departure_latest__gte=now,
             departure_earliest__lt=last_window_end,
         )
+        # Only approved drivers are offered anything; a trip that already carries parcels stays
+        # in the plan whatever its driver's standing, so what it holds is planned around.
+        .filter(Q(driver__driver_profile__status=DriverStatus.APPROVED) | Q(request_count__gt=0))
         .select_related("store")
         .order_by("id")
     )

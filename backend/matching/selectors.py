@@ -20,7 +20,7 @@ from django.db.models import (
 from django.utils import timezone
 
 import routing
-from backend.accounts.models import User
+from backend.accounts.models import DriverStatus, User
 from backend.core.export import export_rows
 from backend.core.geo import SphereDistance, sphere_distance_m
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
@@ -177,6 +177,8 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             departure_latest__gte=now,
             departure_earliest__lt=request.window_end,
             max_length_cm__gte=totals.longest_side_cm,
+            # Only approved drivers are offered anything.
+            driver__driver_profile__status=DriverStatus.APPROVED,
         )
         .exclude(driver_id=request.customer_id)
         .exclude(driver_id__in=drivers_at_cap_subquery())

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
-from backend.accounts.models import DriverProfile, User
+from backend.accounts.errors import DriverNotApproved
+from backend.accounts.models import DriverDecision, DriverProfile, User
+from backend.accounts.selectors import driver_is_approved
+from backend.accounts.services import driver_decide
 from backend.core.errors import InvalidInput, NotAllowed
 from backend.deliveries import notices as request_notices
 from backend.deliveries.errors import (
@@ -39,13 +42,16 @@ from backend.matching.enqueue import (
 )
 from backend.matching.errors import (
     DriverProfileRequired,
+    DriverUnavailable,
     EarningsCapReached,
     NotResponded,
     OfferExpired,
     OfferNotPending,
+    TooManyResponses,
     TripFull,
     TripHasParcels,
     TripNotActive,
+    TripOverlaps,
     WrongAssignmentMode,
 )
 from backend.matching.geometry import reach_ellipse
@@ -94,9 +100,12 @@ def trip_create(
     """Declare a drive home from a store; capacities default to the driver profile's.
 
     Raises DriverProfileRequired, InvalidInput (unknown store, departure in the past, reversed
-    or more than two days ahead, destination over 100 km away, capacity above the vehicle's).
+    or more than two days ahead, destination over 100 km away, capacity above the vehicle's),
+    TripOverlaps (the driver already has an active trip leaving in that window).
     """
-    profile = DriverProfile.objects.filter(user=driver).first()
+    # The profile's row lock makes a driver's trips one at a time: two overlapping trips cannot
+    # both pass the check below.
+    profile = DriverProfile.objects.select_for_update().filter(user=driver).first()
     if profile is None:
         raise DriverProfileRequired()
     store, direct_m = store_with_distance_m(store_id=store_id, point=destination)
@@ -116,6 +125,13 @@ def trip_create(
     ):
         if value is not None and value > limit:
             raise InvalidInput(name, f"Your vehicle takes at most {limit}.")
+    if Trip.objects.filter(
+        driver=driver,
+        state=Trip.State.ACTIVE,
+        departure_earliest__lte=departure_latest,
+        departure_latest__gte=departure_earliest,
+    ).exists():
+        raise TripOverlaps()
     trip = Trip.objects.create(
         driver=driver,
         store=store,
@@ -220,6 +236,7 @@ def offer_respond(*, offer_id: int, driver: User) -> Offer:
 
 
 def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
+    _check_may_respond(driver_id=offer.trip.driver_id, store=request.store)
     _check_earnings_cap(driver_id=offer.trip.driver_id)
     offer.state = OfferState.RESPONDED
     offer.responded_at = now
@@ -242,6 +259,20 @@ def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
             request_id=request.pk,
             store_id=request.store_id,
             countdown_s=request.store.collection_window_s,
+        )
+
+
+def _check_may_respond(*, driver_id: int, store: Store) -> None:
+    """Only an approved driver responds, and with no more responses waiting for a decision at
+    this store than its policy allows. Raises DriverNotApproved, TooManyResponses."""
+    if not driver_is_approved(user_id=driver_id):
+        raise DriverNotApproved()
+    waiting = Offer.objects.filter(
+        trip__driver_id=driver_id, trip__store=store, state=OfferState.RESPONDED
+    ).count()
+    if waiting >= store.max_responses_in_flight:
+        raise TooManyResponses(
+            f"You already have {waiting} responses waiting at this store; wait for an answer."
         )
 
 
@@ -273,6 +304,8 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
         trip = Trip.objects.select_related("store").get(pk=trip_id, driver=driver)
         if trip.state != Trip.State.ACTIVE:
             raise TripNotActive()
+        if not driver_is_approved(user_id=driver.pk):
+            raise DriverNotApproved()
         existing = Offer.objects.filter(trip=trip, request_id=request_id).first()
         if existing is None:
             fit = next(
@@ -307,6 +340,8 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
 def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
     """Give a locked open request to the driver of a locked, responded offer."""
     trip = Trip.objects.select_for_update().get(pk=offer.trip_id)
+    if not driver_is_approved(user_id=trip.driver_id):
+        raise DriverUnavailable()
     if trip.state != Trip.State.ACTIVE:
         raise TripNotActive()
     totals = request_totals(request_id=request.pk)
@@ -388,7 +423,7 @@ def request_assign_best(*, request_id: int) -> Offer | None:
                 with transaction.atomic():
                     _assign(request=request, offer=offer)
                 return offer
-            except (TripFull, TripNotActive):
+            except (TripFull, TripNotActive, DriverUnavailable):
                 continue
     return None
 
@@ -469,7 +504,28 @@ def request_fail(*, request_id: int, driver: User, reason: str) -> DeliveryReque
     )
     request_release(request_id=request.pk)
     request_notices.cancelled(request=request)
+    _suspend_if_unreliable(driver_id=driver.pk, store=request.store)
     return request
+
+
+def _suspend_if_unreliable(*, driver_id: int, store: Store) -> None:
+    """A driver who gave up the store's threshold of deliveries within its window is suspended
+    (the product decides; a manager or ops may reinstate them)."""
+    since = timezone.now() - timedelta(days=store.suspend_window_days)
+    failed = DeliveryRequest.objects.filter(
+        assigned_driver_id=driver_id,
+        state=RequestState.FAILED,
+        cancelled_by=DeliveryRequest.CancelledBy.DRIVER,
+        closed_at__gte=since,
+    ).count()
+    if failed >= store.suspend_after_failures and driver_is_approved(user_id=driver_id):
+        driver_decide(
+            driver_id=driver_id,
+            kind=DriverDecision.Kind.SUSPENDED,
+            by=None,
+            reason=f"{failed} deliveries given up in {store.suspend_window_days} days",
+            store_id=store.pk,
+        )
 
 
 def trips_erase_for_user(*, user_id: int) -> None:
@@ -530,7 +586,7 @@ def commute_trips_create(*, service_date: date) -> list[Trip]:
                     commute_profile_id=profile.pk,
                 )
             )
-        except (DriverProfileRequired, InvalidInput, NotAllowed):
+        except (DriverProfileRequired, InvalidInput, NotAllowed, TripOverlaps):
             continue
     return created
 
@@ -600,8 +656,8 @@ def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
     """Offer a newly declared trip the open requests it fits, cheapest detour first, for
     requests that still have fewer live offers than their store's fan-out. Idempotent."""
     trip = Trip.objects.select_related("store").get(pk=trip_id)
-    if trip.state != Trip.State.ACTIVE:
-        return []
+    if trip.state != Trip.State.ACTIVE or not driver_is_approved(user_id=trip.driver_id):
+        return []  # a pending driver browses the feed; offers are for approved drivers
     store = trip.store
     expires_at = timezone.now() + timedelta(seconds=store.offer_lifetime_s)
     created = []

@@ -13,7 +13,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
-from backend.accounts.models import DriverProfile, User
+from backend.accounts.models import DriverDecision, DriverProfile, User
+from backend.accounts.services import driver_decide
 from backend.matching.models import CommuteProfile, Van
 from backend.stores.models import Store, StoreMembership
 
@@ -45,6 +46,7 @@ def demo_load() -> list[DemoAccount]:
     data = region()
     password = make_password(data["demo_password"])  # hashed once for every demo account
     stores: dict[str, Store] = {}
+    managers: dict[str, User] = {}
     for spec in data["stores"]:
         store, _ = Store.objects.update_or_create(
             name=spec["name"],
@@ -80,6 +82,7 @@ def demo_load() -> list[DemoAccount]:
         StoreMembership.objects.get_or_create(
             store=store, user=manager, defaults={"role": StoreMembership.Role.MANAGER}
         )
+        managers[spec["key"]] = manager
     ops = _user(data["accounts"]["ops"], "Ops", password, is_staff=True, is_superuser=True)
     for spec in data["customers"]:
         _user(spec["email"], spec["full_name"], password, phone=spec["phone"])
@@ -92,13 +95,26 @@ def demo_load() -> list[DemoAccount]:
                 "capacity_kg": Decimal(spec["capacity_kg"]),
                 "capacity_l": Decimal(spec["capacity_l"]),
                 "max_length_cm": spec["max_length_cm"],
-                "verified": True,
             },
         )
         if spec["staff"]:
             store = stores[spec["store"]]
             StoreMembership.objects.get_or_create(
                 store=store, user=driver, defaults={"role": StoreMembership.Role.STAFF}
+            )
+        # Approved as in a real store: staff by their store's manager, shoppers by ops.
+        if not driver.driver_profile.approved:
+            approver, store_id = (
+                (managers[spec["store"]], stores[spec["store"]].pk)
+                if spec["staff"]
+                else (ops, None)
+            )
+            driver_decide(
+                driver_id=driver.pk,
+                kind=DriverDecision.Kind.APPROVED,
+                by=approver,
+                reason="Demo driver",
+                store_id=store_id,
             )
             hours, minutes = map(int, spec["shift_end"].split(":"))
             CommuteProfile.objects.update_or_create(

@@ -31,6 +31,9 @@ POLICY_FIELDS = (
     "max_parcel_volume_l",
     "max_parcel_length_cm",
     "service_radius_m",
+    "max_responses_in_flight",
+    "suspend_after_failures",
+    "suspend_window_days",
 )
 
 
@@ -68,6 +71,15 @@ class Store(models.Model):
     )
     fee_min_eur = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("3.00"))
     fee_max_eur = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("15.00"))
+    # Trust: how much one driver may hold at once here, and when failures suspend them.
+    max_responses_in_flight = models.PositiveSmallIntegerField(
+        default=3, help_text="Responses a driver may have waiting for a decision at this store."
+    )
+    suspend_after_failures = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Deliveries a driver gives up (failed) within the window before suspension.",
+    )
+    suspend_window_days = models.PositiveSmallIntegerField(default=30)
     max_parcel_weight_kg = models.DecimalField(
         max_digits=6, decimal_places=1, default=Decimal("60.0")
     )

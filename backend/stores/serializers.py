@@ -59,4 +59,7 @@ class StorePolicySerializer(serializers.ModelSerializer):
             "max_parcel_volume_l": {"min_value": 1, "max_value": 10000},
             "max_parcel_length_cm": {"min_value": 10, "max_value": 400},
             "service_radius_m": {"min_value": 500, "max_value": 100000},
+            "max_responses_in_flight": {"min_value": 1, "max_value": 20},
+            "suspend_after_failures": {"min_value": 1, "max_value": 50},
+            "suspend_window_days": {"min_value": 1, "max_value": 365},
         }

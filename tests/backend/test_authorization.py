@@ -5,6 +5,7 @@ One world is built per module (inside a transaction rolled back at the end); eac
 its own savepoint, so a call that changes something never leaks into the next one.
 """
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -13,9 +14,10 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.accounts.models import User
+from backend.accounts.models import DriverStatus, User
 from backend.deliveries import services as delivery_services
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching import services as matching_services
@@ -31,12 +33,22 @@ ROLES = (
     "assigned_driver",
     "pending_driver",
     "unrelated_driver",
+    "unapproved_driver",  # a driver profile still pending approval
+    "suspended_driver",
     "manager",
     "other_manager",
     "staff",
 )
 AUTHED = ROLES[1:]
-DRIVERS = ("assigned_driver", "pending_driver", "unrelated_driver", "staff")
+DRIVERS = (
+    "assigned_driver",
+    "pending_driver",
+    "unrelated_driver",
+    "unapproved_driver",
+    "suspended_driver",
+    "staff",
+)
+STANDING = {"unapproved_driver": DriverStatus.PENDING, "suspended_driver": DriverStatus.SUSPENDED}
 STORE_A_PEOPLE = ("manager", "staff")  # who works at the store the owner's requests are posted at
 PASSWORD = "correct horse battery staple"
 ERROR_KEYS = {"code", "detail", "fields"}
@@ -65,10 +77,17 @@ def _build_world() -> World:
     phones = {role: f"+33 6 00 00 00 {index:02d}" for index, role in enumerate(AUTHED, start=10)}
     users: dict[str, User] = {}
     for role in AUTHED:
-        factory = factories.DriverFactory if role in DRIVERS else factories.UserFactory
-        users[role] = factory(
-            email=f"{role}@auth.example.com", full_name=f"{role.title()} Person", phone=phones[role]
-        )
+        person = {
+            "email": f"{role}@auth.example.com",
+            "full_name": f"{role.title()} Person",
+            "phone": phones[role],
+        }
+        if role in STANDING:
+            users[role] = factories.DriverFactory(**person, profile__status=STANDING[role])
+        elif role in DRIVERS:
+            users[role] = factories.DriverFactory(**person)
+        else:
+            users[role] = factories.UserFactory(**person)
     factories.MembershipFactory(store=store_a, user=users["manager"])
     factories.MembershipFactory(store=store_b, user=users["other_manager"])
     factories.MembershipFactory(store=store_a, user=users["staff"], role=StoreMembership.Role.STAFF)
@@ -77,6 +96,8 @@ def _build_world() -> World:
         "assigned_driver": (45.781111, 4.882222),
         "pending_driver": (45.782222, 4.883333),
         "unrelated_driver": (45.783333, 4.884444),
+        "unapproved_driver": (45.785555, 4.886666),
+        "suspended_driver": (45.786666, 4.887777),
     }
     trips = {
         role: factories.TripFactory(
@@ -114,6 +135,10 @@ def _build_world() -> World:
     b_req = request("b", store_b, other, 5)
 
     pending_offer = factories.OfferFactory(request=open_req, trip=trips["pending_driver"])
+    # Offers made before the standing changed: the drivers may see them, not take them.
+    standing_offers = {
+        role: factories.OfferFactory(request=open_req, trip=trips[role]) for role in STANDING
+    }
     selected = {}
     for delivery in (assigned_req, held_req, done_req):
         offer = factories.OfferFactory(request=delivery, trip=trips["assigned_driver"])
@@ -154,6 +179,11 @@ def _build_world() -> World:
         "pending_trip": trips["pending_driver"].pk,
         "unrelated_trip": trips["unrelated_driver"].pk,
         "pending_offer": pending_offer.pk,
+        "unapproved_offer": standing_offers["unapproved_driver"].pk,
+        "suspended_offer": standing_offers["suspended_driver"].pk,
+        "unapproved_trip": trips["unapproved_driver"].pk,
+        "staff_user": users["staff"].pk,
+        "suspend": "suspend",
         "selected_offer": selected[held_req.pk].pk,
         "commute": commute.pk,
         "inbox": inbox.pk,
@@ -239,11 +269,20 @@ class Endpoint:
     default: int | tuple[int, ...] = 404
     body: Body = None
     anon: int = 401
+    multipart: bool = False
 
 
 def _refresh(world: World, role: str) -> str:
     user = world.users["owner" if role == "anon" else role]
     return str(RefreshToken.for_user(user))
+
+
+def _jpeg() -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, format="JPEG")
+    buffer.seek(0)
+    buffer.name = "document.jpg"
+    return buffer
 
 
 def _future(minutes: int) -> str:
@@ -266,8 +305,9 @@ def _new_request(world: World, role: str) -> dict[str, Any]:
 def _new_trip(world: World, role: str) -> dict[str, Any]:
     return {
         "store_id": world.ids["store_a"],
-        "departure_earliest": _future(0),
-        "departure_latest": _future(60),
+        # Tomorrow: the drivers of this world already have a trip leaving within the hour.
+        "departure_earliest": _future(24 * 60),
+        "departure_latest": _future(24 * 60 + 60),
         "destination": {"lat": 45.7900, "lng": 4.9000},
         "max_detour_min": 10,
     }
@@ -339,6 +379,13 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("get", "/api/v1/me/export/", EVERYONE_OK),
     Endpoint("get", "/api/v1/me/driver-profile/", ALL_DRIVERS_OK),
     Endpoint("put", "/api/v1/me/driver-profile/", EVERYONE_OK, body=_driver_profile),
+    Endpoint(
+        "put",
+        "/api/v1/me/driver-profile/identity/",
+        ALL_DRIVERS_OK,
+        body=lambda w, r: {"document": _jpeg()},
+        multipart=True,
+    ),
     # Stores: the catalogue is for every signed-in person.
     Endpoint("get", "/api/v1/stores/", EVERYONE_OK),
     Endpoint("get", "/api/v1/stores/{store_a}/", EVERYONE_OK),
@@ -348,7 +395,14 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "get",
         "/api/v1/delivery-requests/{open}/",
-        {"owner": 200, "pending_driver": 200, "manager": 200, "staff": 200},
+        {
+            "owner": 200,
+            "pending_driver": 200,
+            "unapproved_driver": 200,
+            "suspended_driver": 200,
+            "manager": 200,
+            "staff": 200,
+        },
     ),
     Endpoint(
         "get",
@@ -456,6 +510,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("post", "/api/v1/offers/{pending_offer}/respond/", {"pending_driver": 200}),
     Endpoint("post", "/api/v1/offers/{pending_offer}/decline/", {"pending_driver": 200}),
     Endpoint("post", "/api/v1/offers/{selected_offer}/respond/", {"assigned_driver": 409}),
+    # Drivers who are not approved look, but do not take.
+    Endpoint("post", "/api/v1/offers/{unapproved_offer}/respond/", {"unapproved_driver": 403}),
+    Endpoint("post", "/api/v1/offers/{suspended_offer}/respond/", {"suspended_driver": 403}),
+    Endpoint("get", "/api/v1/trips/{unapproved_trip}/opportunities/", {"unapproved_driver": 200}),
+    Endpoint(
+        "post",
+        "/api/v1/trips/{unapproved_trip}/opportunities/{open}/respond/",
+        {"unapproved_driver": 403},
+    ),
     # Store managers: their own stores only (another store's is not found).
     Endpoint("get", "/api/v1/manager/stores/{store_a}/policy/", {"manager": 200}),
     Endpoint("get", "/api/v1/manager/stores/{store_b}/policy/", {"other_manager": 200}),
@@ -466,6 +529,13 @@ ENDPOINTS: list[Endpoint] = [
         body=lambda w, r: {"offer_fanout_k": 3},
     ),
     Endpoint("get", "/api/v1/manager/stores/{store_a}/requests/", {"manager": 200}),
+    Endpoint("get", "/api/v1/manager/stores/{store_a}/drivers/", {"manager": 200}),
+    Endpoint(
+        "post",
+        "/api/v1/manager/stores/{store_a}/drivers/{staff_user}/{suspend}/",
+        {"manager": 200},
+        body=lambda w, r: {"reason": "Checked at the desk"},
+    ),
     Endpoint("get", "/api/v1/manager/stores/{store_b}/requests/", {"other_manager": 200}),
     # No van plan has been computed for these stores: not found for everyone, the manager too.
     Endpoint("get", "/api/v1/manager/stores/{store_a}/van-plan/", {}),
@@ -606,7 +676,9 @@ def _call(api: Any, world: World, endpoint: Endpoint, role: str) -> Any:
     body = endpoint.body(world, role) if endpoint.body else None
     if body is None:
         return getattr(client, endpoint.method)(url)
-    return getattr(client, endpoint.method)(url, body, format="json")
+    return getattr(client, endpoint.method)(
+        url, body, format="multipart" if endpoint.multipart else "json"
+    )
 
 
 @pytest.mark.parametrize(("endpoint", "role"), CASES)

@@ -128,6 +128,9 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "media"))
 MEDIA_URL = "media/"
+# Private files (identity documents, proof photos): never under MEDIA_URL; views that check who
+# is asking read them.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "private"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -171,6 +174,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStateEnum": "backend.deliveries.models.RequestState",
         "OfferStateEnum": "backend.matching.models.OfferState",
         "TripStateEnum": "backend.matching.models.Trip.State",
+        "DriverStatusEnum": "backend.accounts.models.DriverStatus",
+        "HealthStatusEnum": "backend.core.serializers.HEALTH_STATUS",
         "NotificationEventEnum": "notifications.events.Event",
     },
 }
@@ -209,6 +214,13 @@ SIMPLE_JWT = {
 # Product rules that operations may tune.
 EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))
 CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
+# How a shopper's identity is checked before they may drive: the built-in manual review keeps
+# the submitted document privately for ops to look at in the admin; a provider's SDK would be
+# another class with the same ``submit``.
+IDENTITY_CHECK_BACKEND = env.str(
+    "IDENTITY_CHECK_BACKEND", default="backend.accounts.identity.ManualReview"
+)
+IDENTITY_DOCUMENT_MAX_BYTES = env.int("IDENTITY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Matching (backend/matching/): candidate trips, offers, batch re-optimisation -------------
 # Travel times for matching: straight line × circuity at a constant speed, unless a road network

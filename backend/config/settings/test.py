@@ -25,6 +25,7 @@ REST_FRAMEWORK = {
 }
 # Uploaded proofs go to a scratch folder, not the project's.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-media"
+PRIVATE_MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-private"
 
 # Celery in tests: a Redis database of its own, purged when a test worker starts, and a short
 # visibility timeout so that a killed worker's task is redelivered within seconds.
