@@ -610,3 +610,18 @@ def outbox_requeue(*, outbox_ids: Sequence[int]) -> int:
     if ids:
         _enqueue_send_on_commit(outbox_ids=ids)
     return len(ids)
+
+
+# --- Erasure ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notifications_erase_for_user(*, user_id: int) -> None:
+    """For an account being deleted: its inbox (with the pushes of each item), its devices and
+    its preferences go. Pushes still queued to its devices for anyone else are cancelled first
+    (a device row's outbox rows keep no device after it)."""
+    for device_id in Device.objects.filter(user_id=user_id).values_list("pk", flat=True):
+        _cancel_pending_for_device(device_id=device_id, reason="account deleted")
+    InboxItem.objects.filter(user_id=user_id).delete()
+    Device.objects.filter(user_id=user_id).delete()
+    NotificationPreference.objects.filter(user_id=user_id).delete()

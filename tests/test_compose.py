@@ -1,3 +1,5 @@
+import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,16 +21,34 @@ def _compose_command() -> list[str]:
     pytest.fail("neither `docker compose` nor `docker-compose` is installed (make test adds it)")
 
 
+def _env(**values: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    environment.update(values)
+    return environment
+
+
 def test_compose_file_is_valid_and_runs_every_service() -> None:
     compose = _compose_command()
-    quiet = subprocess.run([*compose, "config", "-q"], cwd=ROOT, capture_output=True, text=True)
+    # The compose file has no fallback key: it is run with SECRET_KEY set.
+    key = _env(SECRET_KEY=secrets.token_urlsafe(50))
+    quiet = subprocess.run(
+        [*compose, "config", "-q"], cwd=ROOT, capture_output=True, text=True, env=key
+    )
     assert quiet.returncode == 0, quiet.stderr
 
     rendered = subprocess.run(
-        [*compose, "config"], cwd=ROOT, capture_output=True, text=True, check=True
+        [*compose, "config"], cwd=ROOT, capture_output=True, text=True, check=True, env=key
     ).stdout
     services = yaml.safe_load(rendered)["services"]
     assert set(services) == {"db", "redis", "web", "worker", "beat"}
     assert services["db"]["image"].startswith("postgis/postgis")
     for name in ("web", "worker", "beat"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgis://")
+
+
+def test_compose_refuses_to_run_without_a_secret_key() -> None:
+    refused = subprocess.run(
+        [*_compose_command(), "config", "-q"], cwd=ROOT, capture_output=True, text=True, env=_env()
+    )
+    assert refused.returncode != 0
+    assert "SECRET_KEY" in refused.stderr

@@ -17,12 +17,24 @@ from backend.accounts.serializers import (
     LogoutInputSerializer,
     MeSerializer,
     MeUpdateSerializer,
+    PasswordChangeInputSerializer,
+    PasswordResetAcceptedSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetInputSerializer,
+    RegisterAcceptedSerializer,
     RegisterInputSerializer,
     StoreDriverSerializer,
+    TokenPairSerializer,
 )
 from backend.core.idempotency import idempotent
 from backend.core.throttling import AnonThrottle
 from backend.stores.selectors import managed_store
+
+REGISTER_ACCEPTED = (
+    "Check your mailbox. If this address is new, the account is ready: log in with it and your "
+    "password."
+)
+RESET_ACCEPTED = "If an account uses this address, a mail with a reset link is on its way."
 
 
 class RegisterApi(APIView):
@@ -33,15 +45,87 @@ class RegisterApi(APIView):
     @extend_schema(
         tags=["auth"],
         request=RegisterInputSerializer,
-        responses={201: MeSerializer},
+        responses={202: RegisterAcceptedSerializer},
         summary="Create an account (e-mail and password)",
+        description=(
+            "Answers 202 with the same body whether the address is new (the account is created "
+            "and a welcome mail sent) or already has an account (nothing changes; its owner is "
+            "mailed that they already have one): registering does not tell who has an account. "
+            "A password that breaks the rules is refused (400) in both cases. Then log in with "
+            "POST /api/v1/auth/token/."
+        ),
     )
     @idempotent
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
-        return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**data.validated_data)
+        return Response({"detail": REGISTER_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordChangeApi(APIView):
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordChangeInputSerializer,
+        responses={200: TokenPairSerializer},
+        summary="Change my password (every session ends; this one gets a new token pair)",
+        description=(
+            "Needs the current password. Every refresh token of the account is revoked (other "
+            "devices must log in again); the answer is a new token pair for the caller. A mail "
+            "tells the account's owner."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.password_change(user=user_of(request), **data.validated_data)
+        return Response(tokens)
+
+
+class PasswordResetApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordResetInputSerializer,
+        responses={202: PasswordResetAcceptedSerializer},
+        summary="Forgot my password: mail me a reset link",
+        description=(
+            "Answers 202 with the same body whether or not the address has an account; if it "
+            "has, a mail with a one-time link (uid and token) goes to it. Rate-limited like "
+            "registration."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response({"detail": RESET_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordResetConfirmInputSerializer,
+        responses={204: None},
+        summary="Set a new password with the uid and token of the reset mail",
+        description=(
+            "Every refresh token of the account is revoked; log in anew with the new password. "
+            "The token works once and for PASSWORD_RESET_TIMEOUT seconds; an invalid or used "
+            "one is refused (400, field token)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LogoutApi(APIView):

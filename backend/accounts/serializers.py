@@ -18,6 +18,42 @@ class RegisterInputSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices, required=False, default="en")
 
 
+class RegisterAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(
+        help_text="The same for a new address and for one that already has an account."
+    )
+
+
+def _password_field(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=128, write_only=True, style={"input_type": "password"}, help_text=help_text
+    )
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = _password_field("The current password.")
+    new_password = _password_field("The new password (Django's password rules apply).")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+    access = serializers.CharField()
+
+
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="The same whether or not the address is known.")
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="From the reset mail.")
+    token = serializers.CharField(max_length=128, help_text="From the reset mail.")
+    new_password = _password_field("The new password (Django's password rules apply).")
+
+
 class LogoutInputSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=2000, help_text="The refresh token to revoke.")
 

@@ -1,5 +1,6 @@
 """CSV exports of a store's requests and KPIs, streamed (a year of requests does not sit in
-memory)."""
+memory). Every CSV the product writes goes through ``csv_response``, which neutralises text
+cells that a spreadsheet would read as a formula."""
 
 import csv
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,20 @@ REQUEST_COLUMNS = [
 class _Echo:
     def write(self, value: str) -> str:
         return value
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (or, for tab and carriage
+# return, strips them and reads what follows): ``=HYPERLINK(...)`` in an order reference would
+# run on the manager's machine. OWASP's advice: prefix such a cell with a single quote.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """The cell as written: text that a spreadsheet would take for a formula gets a leading
+    ``'``. Numbers, dates and None are the product's own values and stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -76,9 +91,11 @@ def kpi_rows(report: KpiReport) -> Iterator[list[Any]]:
 
 
 def csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
+    """Stream ``rows`` as CSV, every cell through ``csv_safe``."""
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+        (writer.writerow([csv_safe(cell) for cell in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

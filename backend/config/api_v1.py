@@ -11,8 +11,17 @@ from backend.privacy import apis as privacy
 from backend.stores import apis as stores
 
 urlpatterns = [
-    # Auth (JWT): register, obtain a token pair, refresh with rotation, log out.
+    # Auth (JWT): register, obtain a token pair, refresh with rotation, log out; the password.
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
+    path(
+        "auth/password/change/", accounts.PasswordChangeApi.as_view(), name="auth-password-change"
+    ),
+    path("auth/password/reset/", accounts.PasswordResetApi.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm/",
+        accounts.PasswordResetConfirmApi.as_view(),
+        name="auth-password-reset-confirm",
+    ),
     path("auth/token/", TokenObtainPairView.as_view(), name="auth-token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),

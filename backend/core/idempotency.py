@@ -98,3 +98,10 @@ def idempotent(method: ViewMethod) -> ViewMethod:
         return response
 
     return wrapper  # type: ignore[return-value]
+
+
+def idempotency_erase_for_user(*, user_id: int) -> int:
+    """For an account being deleted: forget the replayable answers to its POSTs (they hold what
+    it posted: addresses, phones, its home, delivery codes). Returns how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(user_id=user_id).delete()
+    return deleted

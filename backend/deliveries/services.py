@@ -4,6 +4,7 @@ The moves that involve offers or trips (posting with its matching, assigning, ca
 failing, expiring) belong to matching, which calls down into this module.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
@@ -31,6 +32,8 @@ from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating, 
 from backend.deliveries.states import request_move
 from backend.stores.models import Store, StoreMembership
 from backend.stores.selectors import store_with_distance_m
+
+logger = logging.getLogger(__name__)
 
 MIN_WINDOW = timedelta(minutes=30)
 MAX_AHEAD = timedelta(days=7)
@@ -337,14 +340,36 @@ def rating_create(*, request_id: int, rater: User, stars: int, comment: str = ""
     return rating
 
 
+def _photos_delete_on_commit(names: list[str]) -> None:
+    """Delete proof photos from storage once the erasure has committed (a rollback keeps them,
+    with the rows that name them)."""
+
+    storage = DeliveryRequest._meta.get_field("proof_photo").storage
+
+    def delete() -> None:
+        for name in names:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("proof photo not deleted", extra={"photo": name})
+
+    if names:
+        transaction.on_commit(delete)
+
+
 def requests_erase_for_user(*, user_id: int) -> None:
-    """For an account being deleted, once matching has cancelled what was not under way: erase
-    the address, phone, notes and order reference of the person's requests and keep a coarse
-    drop-off point (about 1 km) for the store's statistics.
+    """For an account being deleted, once matching has cancelled what was not under way.
+
+    Of the person's own requests: the address, phone, notes, order reference, cancel reason and
+    parcel descriptions go, the drop-off becomes a coarse point (about 1 km) kept for the store's
+    statistics, and the driver's last position (at the door) and the proof photo (of the door)
+    go. Of the requests the person drove: their last position and the proof photos they took
+    go. Rating comments written by or about the person go; the stars stay.
     Raises AccountHasActiveDeliveries when a parcel is on its way to this customer."""
     requests = DeliveryRequest.objects.select_for_update().filter(customer_id=user_id)
     if requests.filter(state=RequestState.PICKED_UP).exists():
         raise AccountHasActiveDeliveries()
+    photos: list[str] = []
     for request in requests:
         request.dropoff_point = Point(
             round(request.dropoff_point.x, 2), round(request.dropoff_point.y, 2), srid=4326
@@ -353,6 +378,8 @@ def requests_erase_for_user(*, user_id: int) -> None:
         request.contact_phone = ""
         request.access_notes = ""
         request.order_reference = ""
+        request.cancel_reason = ""
+        photos += _position_and_photo_forget(request)
         request.save(
             update_fields=[
                 "dropoff_point",
@@ -360,8 +387,25 @@ def requests_erase_for_user(*, user_id: int) -> None:
                 "contact_phone",
                 "access_notes",
                 "order_reference",
+                "cancel_reason",
+                "driver_position",
+                "proof_photo",
             ]
         )
+    Parcel.objects.filter(request__customer_id=user_id).update(description="")
+    for request in DeliveryRequest.objects.select_for_update().filter(assigned_driver_id=user_id):
+        photos += _position_and_photo_forget(request)
+        request.save(update_fields=["driver_position", "proof_photo"])
+    Rating.objects.filter(Q(rater_id=user_id) | Q(ratee_id=user_id)).update(comment="")
+    _photos_delete_on_commit(photos)
+
+
+def _position_and_photo_forget(request: DeliveryRequest) -> list[str]:
+    """Clear the driver's last position and the proof photo; return the photo's storage name."""
+    name = request.proof_photo.name or ""
+    request.driver_position = None
+    request.proof_photo = ""
+    return [name] if name else []
 
 
 @transaction.atomic

@@ -32,7 +32,7 @@ from backend.deliveries.selectors import (
     totals_of,
     with_request_totals,
 )
-from backend.matching.models import Offer, OfferState, Trip
+from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
 from backend.matching.routing_adapter import (
     TripSnapshot,
     carried_by_trip,
@@ -277,8 +277,23 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
 
 
 def trips_export_for_user(*, user_id: int) -> dict[str, list[dict[str, Any]]]:
-    """The person's trips and the offers they were made, for their own data export."""
+    """The person's trips, the offers they were made and their commute profiles, for their own
+    data export."""
     return {
+        "commute_profiles": export_rows(
+            CommuteProfile.objects.filter(driver_id=user_id).order_by("pk"),
+            [
+                "id",
+                "store_id",
+                "weekdays",
+                "shift_end",
+                "departure_flex_min",
+                "home",
+                "max_detour_s",
+                "active",
+                "created_at",
+            ],
+        ),
         "trips": export_rows(
             Trip.objects.filter(driver_id=user_id),
             [

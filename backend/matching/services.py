@@ -531,8 +531,8 @@ def _suspend_if_unreliable(*, driver_id: int, store: Store) -> None:
 def trips_erase_for_user(*, user_id: int) -> None:
     """For an account being deleted: the person's open and assigned requests are cancelled (their
     drivers told), their trips end, their offers are withdrawn, their commute profiles go and
-    their home is forgotten. Raises AccountHasActiveDeliveries while a parcel is on its way to
-    or with them."""
+    their home is forgotten (each trip's destination, distance and reach become the store's).
+    Raises AccountHasActiveDeliveries while a parcel is on its way to or with them."""
     if DeliveryRequest.objects.filter(
         Q(customer_id=user_id, state=RequestState.PICKED_UP)
         | Q(assigned_driver_id=user_id, state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP])
@@ -551,9 +551,14 @@ def trips_erase_for_user(*, user_id: int) -> None:
         state=Trip.State.CANCELLED
     )
     for trip in Trip.objects.filter(driver_id=user_id).select_related("store"):
-        # The home is private: after deletion only the store end of the trip remains.
-        trip.destination = trip.store.location
-        trip.save(update_fields=["destination"])
+        # The home is private: after deletion only the store end of the trip remains. The
+        # distance to it and the reach around it (an ellipse with the home as a focus) would
+        # give it back, so they become those of a trip that ends at the store.
+        store = trip.store.location
+        trip.destination = store
+        trip.direct_m = 0
+        trip.reach_area = reach_ellipse(store=store, home=store, budget_m=0)
+        trip.save(update_fields=["destination", "direct_m", "reach_area"])
     CommuteProfile.objects.filter(driver_id=user_id).delete()
 
 

@@ -1,5 +1,9 @@
 """The demo region (``fixtures/demo/lyon.json``) loaded through the domain's own models,
-idempotently: a second load updates what is there and creates nothing twice."""
+idempotently: a second load updates what is there and creates nothing twice.
+
+The demo accounts include a superuser, and every one has the password published in the fixture:
+they load only with DEBUG on (``make run``'s dev settings) or DEMO_DATA_ALLOWED set, which the
+prod settings refuse."""
 
 import json
 from dataclasses import dataclass
@@ -29,6 +33,14 @@ class DemoAccount:
     note: str
 
 
+class DemoDataRefused(Exception):
+    """Demo accounts were asked for where they must not be (DEBUG off, DEMO_DATA_ALLOWED unset)."""
+
+
+def demo_allowed() -> bool:
+    return bool(settings.DEBUG or getattr(settings, "DEMO_DATA_ALLOWED", False))
+
+
 def region() -> dict[str, Any]:
     return json.loads(REGION_FILE.read_text())
 
@@ -40,10 +52,20 @@ def _user(email: str, full_name: str, password_hash: str, **extra: Any) -> User:
     return user
 
 
-@transaction.atomic
 def demo_load() -> list[DemoAccount]:
-    """Load the demo region; return the demo accounts to show."""
-    data = region()
+    """Load the demo region; return the demo accounts to show. Raises DemoDataRefused unless
+    DEBUG or DEMO_DATA_ALLOWED (before touching the database)."""
+    if not demo_allowed():
+        raise DemoDataRefused(
+            "Demo accounts (a superuser, published passwords) are for development, never for "
+            "production: they load only with DEBUG on or DEMO_DATA_ALLOWED set, and the prod "
+            "settings refuse both."
+        )
+    return _load(region())
+
+
+@transaction.atomic
+def _load(data: dict[str, Any]) -> list[DemoAccount]:
     password = make_password(data["demo_password"])  # hashed once for every demo account
     stores: dict[str, Store] = {}
     managers: dict[str, User] = {}

@@ -336,8 +336,8 @@ ENDPOINTS: list[Endpoint] = [
         "post",
         "/api/v1/auth/register/",
         {},
-        default=201,
-        anon=201,
+        default=202,
+        anon=202,
         body=lambda w, role: {"email": f"new-{role}@auth.example.com", "password": PASSWORD + "!"},
     ),
     Endpoint(
@@ -365,6 +365,30 @@ ENDPOINTS: list[Endpoint] = [
         {},
         default=204,
         body=lambda w, role: {"refresh": _refresh(w, role)},
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/auth/password/change/",
+        {},
+        default=200,
+        body=lambda w, role: {"old_password": PASSWORD, "new_password": PASSWORD + " changed"},
+    ),
+    # Open to anyone; the answer is the same whether or not the address has an account.
+    Endpoint(
+        "post",
+        "/api/v1/auth/password/reset/",
+        {},
+        default=202,
+        anon=202,
+        body=lambda w, role: {"email": f"{'owner' if role == 'anon' else role}@auth.example.com"},
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/auth/password/reset/confirm/",
+        {},
+        default=400,
+        anon=400,
+        body=lambda w, role: {"uid": "MQ", "token": "not-a-token", "new_password": PASSWORD},
     ),
     # Me
     Endpoint("get", "/api/v1/me/", EVERYONE_OK),

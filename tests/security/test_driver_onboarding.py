@@ -301,3 +301,17 @@ def test_the_dashboard_lists_the_staff_who_drive_and_approves_them(client, store
     refused = client.post(f"/manager/stores/{store.pk}/drivers/{staff.pk}/suspend/")
     assert refused.status_code == 404
     assert DriverProfile.objects.get(user=staff).status == DriverStatus.APPROVED
+
+
+def test_deleting_the_account_deletes_the_identity_document(api, customer):  # type: ignore[no-untyped-def]
+    client, _ = _new_driver(api, customer)
+    client.put("/api/v1/me/driver-profile/identity/", {"document": _jpeg()}, format="multipart")
+    stored = Path(DriverProfile.objects.get(user=customer).identity_document.path)
+    assert stored.is_file()
+
+    assert client.delete("/api/v1/me/").status_code == 204
+
+    assert not stored.exists()
+    profile = DriverProfile.objects.get(user=customer)
+    assert not profile.identity_document
+    assert profile.status == DriverStatus.SUSPENDED

@@ -18,6 +18,18 @@ if (ROOT_DIR / ".local" / "env").is_file():
     env.read_env(str(ROOT_DIR / ".local" / "env"), overwrite=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Keys published in this repository, which production refuses (``prod``): the defaults of the
+# dev and test settings, the compose file's former fallback, the Dockerfile's former build key.
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 (published)
+TEST_SECRET_KEY = "test-only-insecure-key-0123456789abcdef"  # noqa: S105 (published)
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        DEV_SECRET_KEY,
+        TEST_SECRET_KEY,
+        "change-me-compose-only-secret-key-0123456789",
+        "build-only",
+    }
+)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -210,6 +222,29 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
 }
+
+# --- E-mail: registration, password reset -----------------------------------------------------
+# Django's e-mail backend: SMTP in prod (EMAIL_HOST...), the console in dev, memory in tests.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parcels <no-reply@localhost>")
+# The link of the password reset mail: the app's deep link (or a web page), with {uid} and
+# {token}, which the app sends to POST /api/v1/auth/password/reset/confirm/.
+PASSWORD_RESET_LINK = env.str(
+    "PASSWORD_RESET_LINK", default="parcels://password-reset?uid={uid}&token={token}"
+)
+# How long a reset link works, seconds (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+
+# Demo accounts (``seed_demo``: a superuser and accounts with a published password) load only
+# with DEBUG on or this set; production refuses both.
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 
 # Product rules that operations may tune.
 EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))

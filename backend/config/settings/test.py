@@ -4,10 +4,14 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import TEST_SECRET_KEY, env
 
 DEBUG = False
-SECRET_KEY = env.str("SECRET_KEY", default="test-only-insecure-key-0123456789abcdef")
+SECRET_KEY = env.str("SECRET_KEY", default=TEST_SECRET_KEY)
+# Mails stay in memory (django.core.mail.outbox, pytest-django's mailoutbox).
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The suite loads the demo region with DEBUG off.
+DEMO_DATA_ALLOWED = True
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")  # noqa: F405

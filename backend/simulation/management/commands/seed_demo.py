@@ -1,15 +1,18 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from backend.simulation.demo import demo_load, region
+from backend.simulation.demo import DemoDataRefused, demo_load, region
 
 
 class Command(BaseCommand):
     help = "Load the demo region (3 stores around Lyon, customers, drivers, managers)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        accounts = demo_load()
+        try:
+            accounts = demo_load()
+        except DemoDataRefused as refused:
+            raise CommandError(str(refused)) from refused
         data = region()
         self.stdout.write(
             f"Demo region loaded: {len(data['stores'])} stores, {len(data['customers'])} "
