@@ -122,12 +122,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = ROOT_DIR / "staticfiles"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "media"))
+MEDIA_URL = "media/"
+# Delivery proof photos: private files, outside MEDIA_ROOT and never under a URL of their own;
+# they are read only through the API's authorised photo endpoint (backend/deliveries/storage.py).
+PROOF_PHOTO_ROOT = env.path("PROOF_PHOTO_ROOT", default=str(ROOT_DIR / ".local" / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "proofs": {
+        "BACKEND": "backend.deliveries.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PROOF_PHOTO_ROOT)},
+    },
 }
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "media"))
-MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -209,6 +216,9 @@ SIMPLE_JWT = {
 # Product rules that operations may tune.
 EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))
 CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
+# The largest delivery photo upload accepted, the whole request body (413 above it, refused from
+# the Content-Length before the body is read).
+PROOF_PHOTO_MAX_BYTES = env.int("PROOF_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 
 # --- Matching (backend/matching/): candidate trips, offers, batch re-optimisation -------------
 # Travel times for matching: straight line × circuity at a constant speed, unless a road network
