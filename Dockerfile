@@ -14,7 +14,10 @@ COPY . .
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
     ALLOWED_HOSTS=build python manage.py collectstatic --noinput -v 0
 
-RUN useradd --create-home --uid 1000 app
+RUN useradd --create-home --uid 1000 app \
+    && mkdir -p /var/lib/parcels/proofs && chown app /var/lib/parcels/proofs
+# Delivery photos: private files, a volume of their own in docker-compose.yml.
+ENV PROOF_PHOTO_ROOT=/var/lib/parcels/proofs
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "backend.config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

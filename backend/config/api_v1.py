@@ -64,16 +64,17 @@ urlpatterns = [
         deliveries.RequestRatingApi.as_view(),
         name="request-rating",
     ),
-    # Delivery steps (the assigned driver; the position is read by the customer)
-    path(
-        "delivery-requests/<int:request_id>/pickup/",
-        deliveries.RequestPickupApi.as_view(),
-        name="request-pickup",
-    ),
+    # Delivery steps (the assigned driver; the position is read by the customer). The pickup is
+    # the store's: its desk confirms it with the driver's pass (below).
     path(
         "delivery-requests/<int:request_id>/deliver/",
         deliveries.RequestDeliverApi.as_view(),
         name="request-deliver",
+    ),
+    path(
+        "delivery-requests/<int:request_id>/proof-photo/",
+        deliveries.RequestProofPhotoApi.as_view(),
+        name="request-proof-photo",
     ),
     path(
         "delivery-requests/<int:request_id>/fail/",
@@ -117,6 +118,12 @@ urlpatterns = [
     ),
     path(
         "offers/<int:offer_id>/decline/", matching.OfferDeclineApi.as_view(), name="offer-decline"
+    ),
+    # The store's pickup desk (its staff and managers)
+    path(
+        "desk/requests/<int:request_id>/pickup/",
+        deliveries.DeskPickupApi.as_view(),
+        name="desk-pickup",
     ),
     # Store managers
     path(

@@ -4,7 +4,12 @@ Posting, the request's own page, cancelling, choosing and failing involve offers
 views are matching's (``backend/matching/apis.py``).
 """
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -15,8 +20,10 @@ from backend.accounts.auth import user_of
 from backend.core.errors import InvalidState
 from backend.core.idempotency import idempotent
 from backend.deliveries import selectors, services
+from backend.deliveries.errors import PhotoTooLarge
 from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import RequestState
+from backend.deliveries.photos import CONTENT_TYPE as PHOTO_CONTENT_TYPE
 from backend.deliveries.serializers import (
     DeliverInputSerializer,
     PickupInputSerializer,
@@ -59,23 +66,35 @@ class RequestRatingApi(APIView):
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
 
-class RequestPickupApi(APIView):
+class DeskPickupApi(APIView):
     @extend_schema(
-        tags=["delivery steps"],
+        tags=["store desk"],
         request=PickupInputSerializer,
-        responses=RequestDriverSerializer,
-        summary="Collect the parcel at the store with its pickup code",
+        responses=RequestManagerSerializer,
+        summary="Hand a parcel to its driver: confirm the pickup with the driver's pass "
+        "(the store's staff and managers)",
     )
     def post(self, request: Request, request_id: int) -> Response:
-        selectors.request_of_driver(request_id=request_id, driver=user_of(request))
+        selectors.request_at_staffed_store(request_id=request_id, user=user_of(request))
         data = PickupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.request_pickup(
+        services.request_pickup_confirm(
             request_id=request_id,
-            driver=user_of(request),
+            staff=user_of(request),
             pickup_code=data.validated_data["pickup_code"],
         )
         return _viewed(request, request_id)
+
+
+def _refuse_oversized_body(request: Request) -> None:
+    """413 from the declared Content-Length alone, before anything reads the body. (Django reads
+    no more than the Content-Length of a body, so a body without one is read as empty.)"""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.PROOF_PHOTO_MAX_BYTES:
+        raise PhotoTooLarge()
 
 
 class RequestDeliverApi(APIView):
@@ -87,10 +106,18 @@ class RequestDeliverApi(APIView):
             "application/json": DeliverInputSerializer,
             "multipart/form-data": DeliverInputSerializer,
         },
-        responses=RequestOfferedSerializer,
-        summary="Hand the parcel over with the customer's code, or with a photo",
+        responses={
+            200: RequestOfferedSerializer,
+            413: OpenApiResponse(
+                description="The upload is larger than PROOF_PHOTO_MAX_BYTES (code "
+                "photo_too_large, refused before its body is read)."
+            ),
+        },
+        summary="Hand the parcel over with the customer's code, or with a photo (held for the "
+        "store's review)",
     )
     def post(self, request: Request, request_id: int) -> Response:
+        _refuse_oversized_body(request)  # before request.data is touched
         selectors.request_of_driver(request_id=request_id, driver=user_of(request))
         data = DeliverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -171,12 +198,41 @@ class ManagerStoreRequestsApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class RequestProofPhotoApi(APIView):
+    """The delivery photo, from private storage, for the store's managers and the customer."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # An image viewer asks for image/*: answer it (the errors are still JSON).
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=["delivery steps"],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+        summary="The delivery photo (the store's managers and the request's customer)",
+    )
+    def get(self, request: Request, request_id: int) -> FileResponse:
+        delivery = selectors.request_proof_photo_for_viewer(
+            request_id=request_id, user=user_of(request)
+        )
+        try:
+            handle = delivery.proof_photo.open("rb")
+        except FileNotFoundError as missing:
+            raise Http404() from missing
+        response = FileResponse(handle, content_type=PHOTO_CONTENT_TYPE)
+        response["Content-Disposition"] = f'inline; filename="request-{delivery.pk}.jpg"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+
 class ManagerRequestReviewApi(APIView):
     @extend_schema(
         tags=["manager"],
         request=ReviewInputSerializer,
         responses=RequestManagerSerializer,
-        summary="Close the store's review of a request (locked codes, photo proof)",
+        summary="Close the store's review of a request (locked codes; a photo proof: approve "
+        "or reject, which releases or cancels the driver's earning)",
     )
     def post(self, request: Request, request_id: int) -> Response:
         selectors.request_of_managed_store(request_id=request_id, user=user_of(request))

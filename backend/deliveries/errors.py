@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import status
 
 from backend.core.errors import DomainError
@@ -44,3 +45,15 @@ class AccountHasActiveDeliveries(DomainError):
     default_detail = (
         "A delivery you take part in is under way; the account can be deleted once it is over."
     )
+
+
+class PhotoTooLarge(DomainError):
+    code = "photo_too_large"
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The photo is too large."
+
+    def __init__(self) -> None:
+        limit = settings.PROOF_PHOTO_MAX_BYTES
+        size = f"{limit / 2**20:.3g} MB" if limit >= 2**20 else f"{limit / 2**10:.3g} kB"
+        super().__init__(f"The upload must be at most {size}.")
+        self.fields = {"photo": [self.detail]}

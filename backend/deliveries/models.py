@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from backend.deliveries.storage import proof_photo_storage
 from backend.stores.models import Store
 
 
@@ -47,6 +48,13 @@ class DeliveryRequest(models.Model):
     class Proof(models.TextChoices):
         CODE = "code", "Customer's delivery code"
         PHOTO = "photo", "Photo, no code (store review)"
+
+    class ProofReview(models.TextChoices):
+        """The store's verdict on a photo proof; blank when the delivery had no photo."""
+
+        PENDING = "pending", "Awaits the store's review"
+        APPROVED = "approved", "Approved: the earning is released"
+        REJECTED = "rejected", "Rejected: the earning is cancelled"
 
     class CancelledBy(models.TextChoices):
         CUSTOMER = "customer", "Customer"
@@ -92,8 +100,22 @@ class DeliveryRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="assigned_requests",
     )
+    pickup_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The member of the store's staff who checked the driver's pickup pass.",
+    )
     proof = models.CharField(max_length=8, choices=Proof.choices, blank=True)
-    proof_photo = models.ImageField(upload_to="proofs/%Y/%m/", blank=True)
+    # Re-encoded (JPEG, no EXIF) and kept in private storage: served only by the API.
+    proof_photo = models.ImageField(
+        upload_to="proofs/%Y/%m/", storage=proof_photo_storage, blank=True
+    )
+    proof_review = models.CharField(
+        max_length=8, choices=ProofReview.choices, blank=True, default="", db_default=""
+    )
     driver_position = gis_models.PointField(
         geography=True, srid=4326, null=True, blank=True, spatial_index=False
     )
@@ -193,9 +215,17 @@ class Earning(models.Model):
     """What a driver earned for one delivery."""
 
     class State(models.TextChoices):
+        """``pending`` and ``paid`` are payable. A delivery proven by a photo books its earning
+        ``held`` until the store reviews the photo: approved, it becomes ``pending``; rejected,
+        ``cancelled``. The yearly earnings cap counts every earning but cancelled ones (a held
+        one too, so that releasing it never takes a driver past the cap)."""
+
+        HELD = "held", "Held for the store's review"
         PENDING = "pending", "Pending payout"
         PAID = "paid", "Paid"
         CANCELLED = "cancelled", "Cancelled"
+
+    PAYABLE_STATES = (State.PENDING, State.PAID)
 
     driver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="earnings"

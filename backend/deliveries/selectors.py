@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from backend.accounts.models import User
@@ -79,6 +79,24 @@ def request_of_driver(*, request_id: int, driver: User) -> DeliveryRequest:
 def request_of_managed_store(*, request_id: int, user: User) -> DeliveryRequest:
     """Raises DoesNotExist unless the request is at a store the user manages."""
     return DeliveryRequest.objects.get(pk=request_id, store_id__in=managed_store_ids(user=user))
+
+
+def request_at_staffed_store(*, request_id: int, user: User) -> DeliveryRequest:
+    """Raises DoesNotExist unless the request is at a store where the user works (staff or
+    manager): who may stand at its pickup desk."""
+    return DeliveryRequest.objects.get(pk=request_id, store_id__in=staff_store_ids(user=user))
+
+
+def request_proof_photo_for_viewer(*, request_id: int, user: User) -> DeliveryRequest:
+    """The request, with its delivery photo, for who may see that photo: the managers of its
+    store (who review it) and its customer (it shows where the parcel was left at their own
+    door). Nobody else — not the store's other staff, not the driver who took it. Raises
+    DoesNotExist for anyone else and for a request without a photo (so neither is revealed)."""
+    return (
+        DeliveryRequest.objects.exclude(proof_photo="")
+        .filter(Q(customer_id=user.pk) | Q(store_id__in=managed_store_ids(user=user)))
+        .get(pk=request_id)
+    )
 
 
 def requests_export_for_user(*, user_id: int) -> dict[str, list[dict[str, Any]]]:

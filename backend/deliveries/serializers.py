@@ -1,17 +1,22 @@
 """Shapes of a delivery request, one per audience, so private fields cannot slip through:
 
 - the customer sees everything but the pickup code;
-- the assigned driver sees the exact address, phone, notes and pickup code, never the
-  delivery code;
+- the assigned driver sees the exact address, phone, notes and the pickup code (its pickup
+  pass, shown at the store's desk), never the delivery code;
 - a driver who is only offered the request sees the store, the parcels, the window, the fee and
   the drop-off area (about 1 km), nothing that identifies the customer;
-- the store's staff and managers see everything but the delivery code.
+- the store's staff and managers see everything but the delivery code and the pickup code: the
+  desk confirms a pickup with the pass the driver shows, so the store must not hold it itself.
+
+The delivery photo is never part of a shape: the customer's and the store's shapes carry the
+address of the authorised endpoint that serves it (``proof_photo_url``).
 """
 
 from decimal import Decimal
 from typing import Any
 
 from django.core.validators import RegexValidator
+from django.urls import reverse
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
@@ -83,6 +88,12 @@ class _RequestBaseSerializer(serializers.ModelSerializer):
     store = StoreRefSerializer()
     parcels = ParcelSerializer(many=True)
 
+    def get_proof_photo_url(self, request: DeliveryRequest) -> str | None:
+        """Where the delivery photo is served (to the store's managers and the customer)."""
+        if not request.proof_photo:
+            return None
+        return reverse("request-proof-photo", kwargs={"request_id": request.pk})
+
     BASE_FIELDS = [
         "id",
         "store",
@@ -98,6 +109,7 @@ class _RequestBaseSerializer(serializers.ModelSerializer):
 class RequestCustomerSerializer(_RequestBaseSerializer):
     dropoff = LatLngField(source="dropoff_point")
     driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
+    proof_photo_url = serializers.SerializerMethodField()
 
     class Meta:
         model = DeliveryRequest
@@ -117,6 +129,8 @@ class RequestCustomerSerializer(_RequestBaseSerializer):
             "cancelled_by",
             "cancel_reason",
             "review_required",
+            "proof",
+            "proof_photo_url",
         ]
 
 
@@ -125,6 +139,11 @@ class RequestDriverSerializer(_RequestBaseSerializer):
 
     dropoff = LatLngField(source="dropoff_point")
     customer_first_name = serializers.SerializerMethodField()
+    pickup_code = serializers.CharField(
+        read_only=True,
+        help_text="The pickup pass: show it (with the request's id, as digits or a QR code) at "
+        "the store's desk, where the staff confirm the pickup with it.",
+    )
 
     class Meta:
         model = DeliveryRequest
@@ -162,6 +181,7 @@ class RequestManagerSerializer(_RequestBaseSerializer):
     dropoff = LatLngField(source="dropoff_point")
     driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
     customer_name = serializers.CharField(source="customer.full_name")
+    proof_photo_url = serializers.SerializerMethodField()
 
     class Meta:
         model = DeliveryRequest
@@ -172,7 +192,6 @@ class RequestManagerSerializer(_RequestBaseSerializer):
             "dropoff",
             "contact_phone",
             "access_notes",
-            "pickup_code",
             "customer_name",
             "driver",
             "first_response_at",
@@ -185,6 +204,8 @@ class RequestManagerSerializer(_RequestBaseSerializer):
             "review_required",
             "review_reason",
             "proof",
+            "proof_review",
+            "proof_photo_url",
             "pickup_code_attempts",
             "delivery_code_attempts",
         ]
@@ -219,17 +240,21 @@ class CancelInputSerializer(serializers.Serializer):
 
 
 class PickupInputSerializer(serializers.Serializer):
-    pickup_code = serializers.CharField(max_length=6, validators=[code_validator])
+    """What the desk enters or scans from the driver's pickup pass."""
+
+    pickup_code = serializers.CharField(
+        max_length=6, validators=[code_validator], help_text="The code on the driver's pass."
+    )
 
 
 class DeliverInputSerializer(serializers.Serializer):
     delivery_code = serializers.CharField(max_length=6, validators=[code_validator], required=False)
-    photo = serializers.ImageField(required=False, help_text="Multipart upload, at most 10 MB.")
-
-    def validate_photo(self, photo: Any) -> Any:
-        if photo.size > 10 * 1024 * 1024:
-            raise serializers.ValidationError("The photo must be at most 10 MB.")
-        return photo
+    # The content is checked by the service (Pillow: JPEG, PNG or WebP), not by its name or type.
+    photo = serializers.FileField(
+        required=False,
+        help_text="Multipart upload of a JPEG, PNG or WebP photo; the whole upload at most "
+        "PROOF_PHOTO_MAX_BYTES (8 MB by default, 413 above). Stored re-encoded, without EXIF.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("delivery_code" in attrs) == ("photo" in attrs):
@@ -261,5 +286,11 @@ class ChooseInputSerializer(serializers.Serializer):
 
 class ReviewInputSerializer(serializers.Serializer):
     unlock_codes = serializers.BooleanField(
-        default=True, help_text="Reset the wrong-code counters so the driver can try again."
+        default=True, help_text="Reset the wrong-code counters so the codes can be tried again."
+    )
+    photo_verdict = serializers.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject")],
+        required=False,
+        help_text="Required when a delivery photo awaits review: approve releases the driver's "
+        "held earning, reject cancels it (the request stays delivered).",
     )

@@ -29,6 +29,7 @@ from backend.deliveries.errors import (
     WrongCode,
 )
 from backend.deliveries.models import DeliveryRequest, Earning, Parcel, Rating, RequestState
+from backend.deliveries.photos import proof_photo_clean
 from backend.deliveries.states import request_move
 from backend.stores.models import Store, StoreMembership
 from backend.stores.selectors import store_with_distance_m
@@ -176,13 +177,22 @@ def _driver_step(*, request_id: int, driver: User, attempts_field: str) -> Deliv
     return request
 
 
-def request_pickup(*, request_id: int, driver: User, pickup_code: str) -> DeliveryRequest:
-    """The assigned driver collects the parcel with the store's pickup code.
+def request_pickup_confirm(*, request_id: int, staff: User, pickup_code: str) -> DeliveryRequest:
+    """The store hands the parcel over at its desk: a member of the store's staff (or a manager)
+    checks the pickup pass the assigned driver shows, the request and its pickup code.
+
+    The pass is only ever shown to the assigned driver, and only the store can submit it: the
+    driver's own account cannot move its request to picked up, nor can a driver who works at
+    the store confirm its own pickup. Wrong codes count towards the step's lock.
     Raises NotAllowed, InvalidTransition, WrongCode (attempt counted), StepLocked."""
     with transaction.atomic():
-        request = _driver_step(
-            request_id=request_id, driver=driver, attempts_field="pickup_code_attempts"
-        )
+        request = _locked_request(request_id)
+        if not StoreMembership.objects.filter(store_id=request.store_id, user_id=staff.pk).exists():
+            raise NotAllowed("Only the store's staff can confirm a pickup at its desk.")
+        if request.assigned_driver_id == staff.pk:
+            raise NotAllowed("Another member of the store's staff must confirm your own pickup.")
+        if request.pickup_code_attempts >= settings.CODE_MAX_ATTEMPTS:
+            raise StepLocked()
         if request.state != RequestState.ASSIGNED:
             raise InvalidTransition(f"A request that is {request.state} cannot be picked up.")
         ok = _check_code(
@@ -193,7 +203,10 @@ def request_pickup(*, request_id: int, driver: User, pickup_code: str) -> Delive
             field="pickup_code",
         )
         if ok:
-            request.save(update_fields=request_move(request, RequestState.PICKED_UP))
+            fields = request_move(request, RequestState.PICKED_UP)
+            request.pickup_confirmed_by = staff
+            request.save(update_fields=[*fields, "pickup_confirmed_by"])
+            driver = User.objects.get(pk=_driver_id(request))
             notices.picked_up(request=request, driver_name=driver.full_name)
     if not ok:
         raise _wrong_code(request, "pickup_code", request.pickup_code_attempts)
@@ -212,11 +225,18 @@ def request_deliver(
     delivery_code: str | None = None,
     photo: UploadedFile | None = None,
 ) -> DeliveryRequest:
-    """Hand the parcel over: with the customer's code, or with a photo flagged for the store's
-    review when the customer cannot give it. Books the driver's earning.
-    Raises NotAllowed, InvalidTransition, InvalidInput, WrongCode, StepLocked."""
+    """Hand the parcel over: with the customer's code, or with a photo when the customer cannot
+    give it. With the code, the driver's earning is booked payable at once; with a photo, the
+    request is delivered and flagged for the store's review, and the earning is booked held
+    until a manager approves the photo (``request_review_close``).
+
+    The photo is re-encoded (``photos.proof_photo_clean``: JPEG, PNG or WebP in, a JPEG without
+    any metadata out) and kept in private storage.
+    Raises NotAllowed, InvalidTransition, InvalidInput, WrongCode, StepLocked, PhotoTooLarge."""
     if (delivery_code is None) == (photo is None):
         raise InvalidInput("delivery_code", "Give either the customer's code or a photo.")
+    # Decoding and re-encoding is the slow part: done before the request's row is locked.
+    cleaned = proof_photo_clean(photo) if photo is not None else None
     with transaction.atomic():
         request = _driver_step(
             request_id=request_id, driver=driver, attempts_field="delivery_code_attempts"
@@ -238,13 +258,17 @@ def request_deliver(
             fields = request_move(request, RequestState.DELIVERED)
             request.proof = proof
             fields.append("proof")
-            if photo is not None:
-                request.proof_photo.save(f"request-{request.pk}.jpg", photo, save=False)
+            if cleaned is not None:
+                # An unguessable name as well: the files are private, and stay so if the
+                # folder is ever exposed by mistake.
+                name = f"request-{request.pk}-{secrets.token_urlsafe(12)}.jpg"
+                request.proof_photo.save(name, cleaned, save=False)
+                request.proof_review = DeliveryRequest.ProofReview.PENDING
                 request.review_required = True
                 request.review_reason = "Delivered with a photo, without the customer's code"
-                fields += ["proof_photo", "review_required", "review_reason"]
+                fields += ["proof_photo", "proof_review", "review_required", "review_reason"]
             request.save(update_fields=fields)
-            _book_earning(request)
+            _book_earning(request, held=proof == DeliveryRequest.Proof.PHOTO)
             _notify_delivered(request)
     if not ok:
         raise _wrong_code(request, "delivery_code", request.delivery_code_attempts)
@@ -257,12 +281,14 @@ def _driver_id(request: DeliveryRequest) -> int:
     return request.assigned_driver_id
 
 
-def _book_earning(request: DeliveryRequest) -> None:
-    """The driver earns the fee agreed when the request was assigned to them."""
+def _book_earning(request: DeliveryRequest, *, held: bool) -> None:
+    """The driver earns the fee agreed when the request was assigned to them: payable at once,
+    or held until the store has reviewed the photo proof."""
     Earning.objects.create(
         driver_id=_driver_id(request),
         request=request,
         amount_eur=request.fee_eur if request.agreed_fee_eur is None else request.agreed_fee_eur,
+        state=Earning.State.HELD if held else Earning.State.PENDING,
     )
 
 
@@ -408,13 +434,44 @@ def _position_and_photo_forget(request: DeliveryRequest) -> list[str]:
     return [name] if name else []
 
 
+class PhotoVerdict:
+    APPROVE = "approve"
+    REJECT = "reject"
+    ALL = (APPROVE, REJECT)
+
+
 @transaction.atomic
-def request_review_close(*, request_id: int, unlock_codes: bool = True) -> DeliveryRequest:
-    """The store has looked at a flagged request (locked codes or a photo proof)."""
+def request_review_close(
+    *, request_id: int, unlock_codes: bool = True, photo_verdict: str | None = None
+) -> DeliveryRequest:
+    """The store has looked at a flagged request (locked codes, a photo proof, a failure).
+
+    A photo proof needs a verdict, once: ``approve`` releases the held earning (it becomes
+    payable); ``reject`` cancels it (no longer payable, no longer counted by the yearly cap).
+    Either way the request stays delivered — the state machine has no way back from there —
+    with the verdict recorded in ``proof_review``; after a rejection the store takes the
+    delivery up with the customer and the driver itself.
+    Raises InvalidInput("photo_verdict") for a missing verdict on a photo that awaits one, or a
+    verdict where no photo awaits one."""
     request = _locked_request(request_id)
+    fields = ["review_required", "review_reason"]
+    photo_pending = request.proof_review == DeliveryRequest.ProofReview.PENDING
+    if photo_pending and photo_verdict is None:
+        raise InvalidInput("photo_verdict", "Approve or reject the delivery photo.")
+    if photo_verdict is not None:
+        if photo_verdict not in PhotoVerdict.ALL:
+            raise InvalidInput("photo_verdict", "Approve or reject the delivery photo.")
+        if not photo_pending:
+            raise InvalidInput("photo_verdict", "No delivery photo awaits a verdict here.")
+        approved = photo_verdict == PhotoVerdict.APPROVE
+        Earning.objects.filter(request=request, state=Earning.State.HELD).update(
+            state=Earning.State.PENDING if approved else Earning.State.CANCELLED
+        )
+        verdicts = DeliveryRequest.ProofReview
+        request.proof_review = verdicts.APPROVED if approved else verdicts.REJECTED
+        fields.append("proof_review")
     request.review_required = False
     request.review_reason = ""
-    fields = ["review_required", "review_reason"]
     if unlock_codes:
         request.pickup_code_attempts = 0
         request.delivery_code_attempts = 0

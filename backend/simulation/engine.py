@@ -44,7 +44,7 @@ from backend.matching.models import Offer, OfferState, Trip, VanPlan
 from backend.matching.routing_adapter import latlng, travel_provider
 from backend.simulation.behaviour import CustomerBehaviour, DriverBehaviour, ShopperBehaviour
 from backend.simulation.demo import region
-from backend.stores.models import AssignmentMode, Store
+from backend.stores.models import AssignmentMode, Store, StoreMembership
 
 logger = logging.getLogger(__name__)
 
@@ -329,11 +329,19 @@ class Simulation:
             request = DeliveryRequest.objects.select_related("assigned_driver").get(pk=request_id)
             if request.state != RequestState.ASSIGNED or request.assigned_driver is None:
                 return
+            # The driver shows its pass at the desk; someone else of the store's staff checks it.
+            desk = (
+                StoreMembership.objects.filter(store_id=request.store_id)
+                .exclude(user_id=request.assigned_driver.pk)
+                .select_related("user")
+                .order_by("pk")
+                .first()
+            )
+            if desk is None:
+                return
             try:
-                deliveries.request_pickup(
-                    request_id=request_id,
-                    driver=request.assigned_driver,
-                    pickup_code=request.pickup_code,
+                deliveries.request_pickup_confirm(
+                    request_id=request_id, staff=desk.user, pickup_code=request.pickup_code
                 )
             except DomainError:
                 return

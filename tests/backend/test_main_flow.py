@@ -1,5 +1,5 @@
 """The main flow through the API, for each assignment mode: post, offer, respond, assign,
-pick up with the code, deliver with the code, rate."""
+pick up (the store's desk checks the driver's pass), deliver with the code, rate."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
 from backend.matching.models import Offer, OfferState
 from backend.matching.services import offers_create_for_request
-from backend.stores.models import AssignmentMode
+from backend.stores.models import AssignmentMode, StoreMembership
 from notifications.models import InboxItem
 from tests import factories
 
@@ -78,14 +78,17 @@ def test_first_response_flow_from_post_to_rating(api, store, customer, driver): 
     assert "delivery_code" not in detail
     request = DeliveryRequest.objects.get(pk=request_id)
 
-    wrong = api(driver).post(
-        f"/api/v1/delivery-requests/{request_id}/pickup/",
+    # At the store, the driver shows its pass (the pickup code its app shows); the desk enters it.
+    assert detail["pickup_code"] == request.pickup_code
+    desk = factories.MembershipFactory(store=store, role=StoreMembership.Role.STAFF).user
+    wrong = api(desk).post(
+        f"/api/v1/desk/requests/{request_id}/pickup/",
         {"pickup_code": "000000" if request.pickup_code != "000000" else "111111"},
     )
     assert wrong.status_code == 400
     assert wrong.json()["code"] == "wrong_code"
-    picked = api(driver).post(
-        f"/api/v1/delivery-requests/{request_id}/pickup/", {"pickup_code": request.pickup_code}
+    picked = api(desk).post(
+        f"/api/v1/desk/requests/{request_id}/pickup/", {"pickup_code": detail["pickup_code"]}
     )
     assert picked.status_code == 200, picked.json()
     assert picked.json()["state"] == "picked_up"

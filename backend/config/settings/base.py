@@ -134,15 +134,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = ROOT_DIR / "staticfiles"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "media"))
+MEDIA_URL = "media/"
+# Private files: outside MEDIA_ROOT and never under a URL of their own; only views that check who
+# is asking read them. Identity documents live here; delivery proof photos in PROOF_PHOTO_ROOT,
+# read only through the API's authorised photo endpoint (backend/deliveries/storage.py).
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "private"))
+PROOF_PHOTO_ROOT = env.path(
+    "PROOF_PHOTO_ROOT", default=str(ROOT_DIR / ".local" / "private" / "proofs")
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "proofs": {
+        "BACKEND": "backend.deliveries.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PROOF_PHOTO_ROOT)},
+    },
 }
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "media"))
-MEDIA_URL = "media/"
-# Private files (identity documents, proof photos): never under MEDIA_URL; views that check who
-# is asking read them.
-PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(ROOT_DIR / ".local" / "private"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -256,6 +264,9 @@ IDENTITY_CHECK_BACKEND = env.str(
     "IDENTITY_CHECK_BACKEND", default="backend.accounts.identity.ManualReview"
 )
 IDENTITY_DOCUMENT_MAX_BYTES = env.int("IDENTITY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The largest delivery photo upload accepted, the whole request body (413 above it, refused from
+# the Content-Length before the body is read).
+PROOF_PHOTO_MAX_BYTES = env.int("PROOF_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 
 # --- Matching (backend/matching/): candidate trips, offers, batch re-optimisation -------------
 # Travel times for matching: straight line × circuity at a constant speed, unless a road network

@@ -27,9 +27,14 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
 }
-# Uploaded proofs go to a scratch folder, not the project's.
+# Uploads and proof photos go to scratch folders, not the project's.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-media"
 PRIVATE_MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-private"
+PROOF_PHOTO_ROOT = Path(tempfile.gettempdir()) / "parcels-test-proofs"
+STORAGES["proofs"] = {  # noqa: F405
+    "BACKEND": "backend.deliveries.storage.PrivateFileSystemStorage",
+    "OPTIONS": {"location": str(PROOF_PHOTO_ROOT)},
+}
 
 # Celery in tests: a Redis database of its own, purged when a test worker starts, and a short
 # visibility timeout so that a killed worker's task is redelivered within seconds.

@@ -1,9 +1,13 @@
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# A key as an operator would generate one (the production settings refuse weak ones).
+STRONG_KEY = secrets.token_urlsafe(64)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -29,7 +33,7 @@ def _load_settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("env", "missing"),
-    [({}, "SECRET_KEY"), ({"SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS")],
+    [({}, "SECRET_KEY"), ({"SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS")],
 )
 def test_prod_refuses_to_start_without_secret_key_or_hosts(env: dict[str, str], missing: str):
     result = _load_settings("backend.config.settings.prod", **env)
@@ -41,7 +45,7 @@ def test_prod_refuses_to_start_without_secret_key_or_hosts(env: dict[str, str], 
 def test_prod_starts_with_debug_off_when_configured() -> None:
     result = _load_settings(
         "backend.config.settings.prod",
-        SECRET_KEY="s" * 50,
+        SECRET_KEY=STRONG_KEY,
         ALLOWED_HOSTS="api.example.com",
         DEBUG="true",
     )

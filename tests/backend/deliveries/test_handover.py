@@ -1,5 +1,6 @@
-"""Pickup with the store's code, delivery with the customer's code or a photo, the lock after
-five wrong codes, the store's review, the live position."""
+"""Pickup confirmed at the store's desk with the driver's pass, delivery with the customer's code
+or a photo, the lock after five wrong codes, the store's review, the live position. (Who may
+confirm a pickup and what a photo proves: tests/security/test_handover_proof.py.)"""
 
 import io
 from decimal import Decimal
@@ -10,6 +11,7 @@ from PIL import Image
 
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
 from backend.matching.services import offer_respond
+from backend.stores.models import StoreMembership
 from tests import factories
 
 
@@ -26,16 +28,28 @@ def _wrong(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
+def _desk(request: DeliveryRequest):  # type: ignore[no-untyped-def]
+    """A member of the request's store's staff, at the pickup desk."""
+    return factories.MembershipFactory(store=request.store, role=StoreMembership.Role.STAFF).user
+
+
+def _pick_up(api, request: DeliveryRequest):  # type: ignore[no-untyped-def]
+    """The driver shows its pass at the desk; the store's staff confirm the pickup with it."""
+    return api(_desk(request)).post(
+        f"/api/v1/desk/requests/{request.pk}/pickup/", {"pickup_code": request.pickup_code}
+    )
+
+
 def test_five_wrong_pickup_codes_lock_the_step_until_the_store_reviews(api, assigned, store):  # type: ignore[no-untyped-def]
-    driver = api(assigned.assigned_driver)
-    url = f"/api/v1/delivery-requests/{assigned.pk}/pickup/"
-    answers = [driver.post(url, {"pickup_code": _wrong(assigned.pickup_code)}) for _ in range(5)]
+    desk = api(_desk(assigned))
+    url = f"/api/v1/desk/requests/{assigned.pk}/pickup/"
+    answers = [desk.post(url, {"pickup_code": _wrong(assigned.pickup_code)}) for _ in range(5)]
 
     assert [a.status_code for a in answers] == [400, 400, 400, 400, 423]
     assert answers[0].json()["fields"]["pickup_code"][0].endswith("4 attempt(s) left.")
     assert answers[4].json()["code"] == "step_locked"
     # Even the right code is refused now: the store must look first.
-    assert driver.post(url, {"pickup_code": assigned.pickup_code}).status_code == 423
+    assert desk.post(url, {"pickup_code": assigned.pickup_code}).status_code == 423
     assigned.refresh_from_db()
     assert assigned.review_required
     assert assigned.state == RequestState.ASSIGNED
@@ -44,14 +58,12 @@ def test_five_wrong_pickup_codes_lock_the_step_until_the_store_reviews(api, assi
     reviewed = api(manager).post(f"/api/v1/manager/requests/{assigned.pk}/review/", {})
     assert reviewed.status_code == 200
     assert reviewed.json()["review_required"] is False
-    assert driver.post(url, {"pickup_code": assigned.pickup_code}).status_code == 200
+    assert desk.post(url, {"pickup_code": assigned.pickup_code}).status_code == 200
 
 
 def test_delivery_with_a_photo_is_flagged_for_the_store(api, assigned):  # type: ignore[no-untyped-def]
     driver = api(assigned.assigned_driver)
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "white").save(buffer, format="JPEG")
     photo = SimpleUploadedFile("door.jpg", buffer.getvalue(), content_type="image/jpeg")
@@ -65,14 +77,13 @@ def test_delivery_with_a_photo_is_flagged_for_the_store(api, assigned):  # type:
     assert assigned.state == RequestState.DELIVERED
     assert assigned.proof == DeliveryRequest.Proof.PHOTO
     assert assigned.review_required
-    assert Earning.objects.filter(request=assigned).exists()
+    # Booked, but held until the store has reviewed the photo.
+    assert Earning.objects.get(request=assigned).state == Earning.State.HELD
 
 
 def test_a_text_file_is_not_a_photo(api, assigned):  # type: ignore[no-untyped-def]
     driver = api(assigned.assigned_driver)
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     fake = SimpleUploadedFile("door.jpg", b"not an image", content_type="image/jpeg")
 
     answer = driver.post(
@@ -90,9 +101,7 @@ def test_only_the_customer_sees_the_driver_position_and_only_on_the_way(api, ass
     url = f"/api/v1/delivery-requests/{assigned.pk}/position/"
     position = {"position": {"lat": 45.7500, "lng": 4.8800}}
     assert driver.post(url, position).status_code == 409  # not picked up yet
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
 
     assert driver.post(url, position).status_code == 200
     seen = api(assigned.customer).get(url)
@@ -106,9 +115,7 @@ def test_the_customer_is_told_once_when_the_driver_comes_near(api, assigned):  #
     from notifications.models import InboxItem
 
     driver = api(assigned.assigned_driver)
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     url = f"/api/v1/delivery-requests/{assigned.pk}/position/"
     for lat in (45.7400, 45.7550, 45.7580, 45.7590):  # the drop-off is at 45.7600
         driver.post(url, {"position": {"lat": lat, "lng": 4.88}})
@@ -118,9 +125,7 @@ def test_the_customer_is_told_once_when_the_driver_comes_near(api, assigned):  #
 
 
 def test_cancelling_after_pickup_is_refused(api, assigned):  # type: ignore[no-untyped-def]
-    api(assigned.assigned_driver).post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     answer = api(assigned.customer).post(f"/api/v1/delivery-requests/{assigned.pk}/cancel/", {})
     assert answer.status_code == 409
     assert answer.json()["code"] == "invalid_state"
@@ -145,9 +150,7 @@ def test_cancelling_an_assigned_request_frees_the_trip_and_tells_the_driver(api,
 
 def test_each_side_rates_once(api, assigned):  # type: ignore[no-untyped-def]
     driver = api(assigned.assigned_driver)
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     driver.post(
         f"/api/v1/delivery-requests/{assigned.pk}/deliver/",
         {"delivery_code": assigned.delivery_code},
@@ -165,9 +168,7 @@ def test_a_failed_delivery_frees_the_trip_and_goes_to_the_store(api, assigned): 
     from backend.matching.models import Trip
 
     driver = api(assigned.assigned_driver)
-    driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/pickup/", {"pickup_code": assigned.pickup_code}
-    )
+    assert _pick_up(api, assigned).status_code == 200
     answer = driver.post(
         f"/api/v1/delivery-requests/{assigned.pk}/fail/", {"reason": "Nobody at home"}
     )
@@ -195,7 +196,7 @@ def test_the_driver_earns_the_fee_agreed_with_their_offer(api, store):  # type: 
 
     driver = api(offer.trip.driver)
     url = f"/api/v1/delivery-requests/{request.pk}"
-    assert driver.post(f"{url}/pickup/", {"pickup_code": request.pickup_code}).status_code == 200
+    assert _pick_up(api, request).status_code == 200
     delivered = driver.post(f"{url}/deliver/", {"delivery_code": request.delivery_code})
 
     assert delivered.status_code == 200, delivered.json()

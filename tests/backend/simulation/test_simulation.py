@@ -73,6 +73,7 @@ def test_a_seeded_evening_replays_exactly_and_its_figures_agree(transactional_db
     assert totals.responded <= totals.postings
     assert totals.responses >= totals.responded  # responses ≥ responders' postings
     assert totals.delivered <= totals.picked_up <= totals.assigned <= totals.responded
+    assert totals.delivered > 0  # pickups confirmed at the store's desk, deliveries with the code
     assert totals.active_drivers == totals.staff_drivers + totals.shopper_drivers
     assert totals.km_saved >= 0
     print("\n" + table)
