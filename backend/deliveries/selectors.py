@@ -8,7 +8,8 @@ from django.db.models.functions import Coalesce
 
 from backend.accounts.models import User
 from backend.core.export import export_rows
-from backend.deliveries.models import DeliveryRequest, Earning, Rating, RequestState
+from backend.deliveries.models import DeliveryRequest, Earning, Rating
+from backend.deliveries.visibility import audience_of
 from backend.stores.selectors import managed_store_ids, staff_store_ids
 
 if TYPE_CHECKING:
@@ -33,35 +34,10 @@ def requests_of_store(*, store_id: int) -> QuerySet[DeliveryRequest]:
     return requests_with_relations().filter(store_id=store_id)
 
 
-class Audience:
-    CUSTOMER = "customer"
-    DRIVER = "driver"
-    OFFERED = "offered"
-    STORE = "store"
-
-
-def audience_of(*, request: DeliveryRequest, user: User, offered: bool = False) -> str:
-    """Who is looking at a request: its customer, its driver, the store's people, or a driver it
-    is offered to (``offered``, which matching knows). Raises DoesNotExist for anyone with no
-    business seeing it (so its existence is not revealed)."""
-    if request.customer_id == user.pk:
-        return Audience.CUSTOMER
-    if request.assigned_driver_id == user.pk:
-        # The address and phone are the driver's only while the delivery is theirs to make.
-        if request.state in (RequestState.ASSIGNED, RequestState.PICKED_UP):
-            return Audience.DRIVER
-        return Audience.OFFERED
-    if request.store_id in staff_store_ids(user=user):
-        return Audience.STORE
-    if offered and request.state == RequestState.OPEN:
-        return Audience.OFFERED
-    raise DeliveryRequest.DoesNotExist()
-
-
 def request_for_participant(*, request_id: int, user: User) -> tuple[DeliveryRequest, str]:
     """The request and who among its customer, its driver and its store's people is looking at
-    it (see ``audience_of``); matching's ``request_for_viewer`` adds the drivers it is offered
-    to."""
+    it (``visibility.audience_of``); matching's ``request_for_viewer`` adds the drivers it is
+    offered to. Raises DoesNotExist for anyone else."""
     request = requests_with_relations().get(pk=request_id)
     return request, audience_of(request=request, user=user)
 

@@ -1,12 +1,16 @@
-"""Shapes of a delivery request, one per audience, so private fields cannot slip through:
+"""Shapes of a delivery request, one per audience, so private fields cannot slip through (who
+is which audience: ``backend/deliveries/visibility.py``):
 
 - the customer sees everything but the pickup code;
-- the assigned driver sees the exact address, phone, notes and the pickup code (its pickup
-  pass, shown at the store's desk), never the delivery code;
-- a driver who is only offered the request sees the store, the parcels, the window, the fee and
-  the drop-off area (about 1 km), nothing that identifies the customer;
-- the store's staff and managers see everything but the delivery code and the pickup code: the
-  desk confirms a pickup with the pass the driver shows, so the store must not hold it itself.
+- the assigned driver, while the delivery is theirs, sees the exact address, phone, notes and
+  the pickup code (its pickup pass, shown at the store's desk), never the delivery code;
+- a driver who is only offered the request (or whose delivery it was) sees the store, the
+  parcels, the window, the fee and the drop-off area (about 1 km), nothing that identifies the
+  customer;
+- the store's desk staff see the order reference, the parcels, the pickup state and the
+  driver's first name: nothing that identifies or locates the customer, and no code;
+- the store's managers see everything but the delivery code and the pickup code: the desk
+  confirms a pickup with the pass the driver shows, so the store must not hold it itself.
 
 The delivery photo is never part of a shape: the customer's and the store's shapes carry the
 address of the authorised endpoint that serves it (``proof_photo_url``).
@@ -15,15 +19,16 @@ address of the authorised endpoint that serves it (``proof_photo_url``).
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.gis.geos import Point
 from django.core.validators import RegexValidator
 from django.urls import reverse
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from backend.accounts.models import User
-from backend.core.fields import LatLngField
+from backend.core.fields import LatLngField, LatLngSerializer
 from backend.deliveries.models import DeliveryRequest, Parcel, Rating
-from backend.deliveries.selectors import Audience
+from backend.deliveries.visibility import AREA_DECIMALS, Audience, dropoff_area
 
 phone_validator = RegexValidator(r"^\+?[0-9 ()\-.]{6,32}$", "Enter a phone number.")
 code_validator = RegexValidator(r"^[0-9]{6}$", "A code is six digits.")
@@ -50,6 +55,10 @@ class StoreRefSerializer(serializers.Serializer):
     location = LatLngField()
 
 
+def first_name(user: User | None) -> str | None:
+    return None if user is None else (user.full_name or "").split(" ")[0]
+
+
 class DriverPublicSerializer(serializers.Serializer):
     """What a customer learns about their driver: a first name, the vehicle and the rating."""
 
@@ -59,7 +68,7 @@ class DriverPublicSerializer(serializers.Serializer):
     rating_avg = serializers.SerializerMethodField()
 
     def get_first_name(self, user: User) -> str:
-        return (user.full_name or "").split(" ")[0]
+        return first_name(user) or ""
 
     def get_vehicle_type(self, user: User) -> str | None:
         profile = getattr(user, "driver_profile", None)
@@ -165,16 +174,54 @@ class RequestDriverSerializer(_RequestBaseSerializer):
         return (request.customer.full_name or "").split(" ")[0]
 
 
+@extend_schema_field(LatLngSerializer)
+class DropoffAreaField(LatLngField):
+    """The drop-off as ``visibility.dropoff_area``: the centre of a cell about 1 km across."""
+
+    def to_representation(self, value: Point) -> dict[str, float]:
+        return super().to_representation(dropoff_area(value))
+
+
 class RequestOfferedSerializer(_RequestBaseSerializer):
     """For a driver who is offered the request: no address, phone, notes or codes."""
 
-    dropoff_area = LatLngField(
-        source="dropoff_point", precision=2, help_text="The drop-off rounded to about 1 km."
+    dropoff_area = DropoffAreaField(
+        source="dropoff_point",
+        precision=AREA_DECIMALS,
+        help_text="The drop-off rounded to about 1 km (0.01 degree).",
     )
 
     class Meta:
         model = DeliveryRequest
         fields = [*_RequestBaseSerializer.BASE_FIELDS, "dropoff_area"]
+
+
+class RequestDeskSerializer(serializers.ModelSerializer):
+    """For the store's desk staff: which parcels go to which driver, and whether they have been
+    collected. Nothing that identifies or locates the customer, no fee and no code."""
+
+    store = StoreRefSerializer()
+    parcels = ParcelSerializer(many=True)
+    driver_first_name = serializers.SerializerMethodField(
+        help_text="The assigned driver's first name, to hand the parcels to."
+    )
+
+    class Meta:
+        model = DeliveryRequest
+        fields = [
+            "id",
+            "store",
+            "order_reference",
+            "parcels",
+            "state",
+            "created_at",
+            "assigned_at",
+            "picked_up_at",
+            "driver_first_name",
+        ]
+
+    def get_driver_first_name(self, request: DeliveryRequest) -> str | None:
+        return first_name(request.assigned_driver)
 
 
 class RequestManagerSerializer(_RequestBaseSerializer):
@@ -215,6 +262,7 @@ SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.BaseSerializer]] = {
     Audience.CUSTOMER: RequestCustomerSerializer,
     Audience.DRIVER: RequestDriverSerializer,
     Audience.OFFERED: RequestOfferedSerializer,
+    Audience.DESK: RequestDeskSerializer,
     Audience.STORE: RequestManagerSerializer,
 }
 # One request, shaped for who is asking (the schema of ``GET /delivery-requests/{id}/``).
@@ -224,6 +272,7 @@ REQUEST_FOR_VIEWER = PolymorphicProxySerializer(
         RequestCustomerSerializer,
         RequestDriverSerializer,
         RequestOfferedSerializer,
+        RequestDeskSerializer,
         RequestManagerSerializer,
     ],
     resource_type_field_name=None,

@@ -234,7 +234,7 @@ class TripOpportunitiesApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
         trip = _my_trip(self.request, self.kwargs["trip_id"])
-        return selectors.trip_feed(trip=trip, limit=50)
+        return selectors.trip_feed_for_driver(trip=trip, limit=50)
 
     @extend_schema(tags=["trips"], summary="Requests on my way, smallest detour first (max 50)")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:

@@ -148,7 +148,8 @@ def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> Bat
 
 def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
     """Offer an open request to the trip the solver put it on, with the exact detour of adding
-    it to the trip's live route. Returns 1 if an offer was made."""
+    it to the trip's live route (and the shown one, for its driver). Returns 1 if an offer was
+    made."""
     with transaction.atomic():
         request = (
             DeliveryRequest.objects.select_for_update(of=("self",))
@@ -163,16 +164,16 @@ def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
         ranked = rank_insertions(request=request, trips=[snapshot_of(trip)], k=1)
         if not ranked:
             return 0  # the solver's plan and the live route disagree: skip, next run decides
-        insertion = ranked[0].insertion
+        insertion, shown = ranked[0].insertion, ranked[0].shown
         offer = Offer.objects.create(
             request=request,
             trip=trip,
             source=Offer.Source.BATCH,
             detour_s=max(0, round(insertion.added_detour_s)),
             detour_m=max(0, round(insertion.added_detour_m)),
-            fee_eur=offer_fee_eur(
-                request=request, store=request.store, detour_m=insertion.added_detour_m
-            ),
+            shown_detour_s=shown.detour_s,
+            shown_detour_m=shown.detour_m,
+            fee_eur=offer_fee_eur(request=request, store=request.store, shown=shown),
             expires_at=now + timedelta(seconds=request.store.offer_lifetime_s),
         )
         offer_notify(offer, request, trip.driver_id)

@@ -139,7 +139,12 @@ OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class Offer(models.Model):
-    """A request offered to a trip, with what it costs the driver and what it pays."""
+    """A request offered to a trip, with what it costs the driver and what it pays.
+
+    ``detour_s``/``detour_m`` are the exact detour (ranking, best match, analytics); the driver
+    is shown ``shown_detour_s``/``shown_detour_m``, computed to the drop-off area and rounded
+    (``matching.selectors.ShownDetour``), and the fee is the store's rule on the shown distance.
+    """
 
     class Source(models.TextChoices):
         MATCHING = "matching", "Matching"
@@ -150,6 +155,8 @@ class Offer(models.Model):
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="offers")
     detour_s = models.PositiveIntegerField()
     detour_m = models.PositiveIntegerField()
+    shown_detour_s = models.PositiveIntegerField(db_default=0)
+    shown_detour_m = models.PositiveIntegerField(db_default=0)
     fee_eur = models.DecimalField(max_digits=6, decimal_places=2)
     expires_at = models.DateTimeField()
     state = models.CharField(max_length=12, choices=OfferState.choices, default=OfferState.PENDING)

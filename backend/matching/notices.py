@@ -17,9 +17,11 @@ def offer_new(
     request: DeliveryRequest,
     offer_id: int,
     fee_cents: int,
-    detour_s: int,
+    shown_detour_s: int,
     ttl_s: int,
 ) -> None:
+    """A new offer, with the detour and fee the driver is shown (``matching.selectors``
+    ``ShownDetour``: to the drop-off area, rounded), never the exact detour."""
     notify_user(
         user_id=driver_id,
         event="offer.new",
@@ -28,7 +30,7 @@ def offer_new(
             "offer_id": offer_id,
             "store_name": request.store.name,
             "fee_cents": fee_cents,
-            "detour_min": round(detour_s / 60),
+            "detour_min": round(shown_detour_s / 60),
         },
         ttl_s=max(1, ttl_s),
         collapse_key=collapse_key(request.pk),

@@ -1,6 +1,8 @@
 """Reads for matching: which trips can take a request, which requests fit a trip, offers."""
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,17 +27,19 @@ from backend.core.export import export_rows
 from backend.core.geo import SphereDistance, sphere_distance_m
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
 from backend.deliveries.selectors import (
+    RequestTotals,
     RequestWithTotals,
-    audience_of,
     request_totals,
     requests_with_relations,
     totals_of,
     with_request_totals,
 )
+from backend.deliveries.visibility import audience_of, dropoff_area
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
 from backend.matching.routing_adapter import (
     TripSnapshot,
     carried_by_trip,
+    latlng,
     prefilter_budget_m,
     routing_trip,
     snapshot_of,
@@ -124,9 +128,10 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[RequestWithTotals]:
 
 
 def request_for_viewer(*, request_id: int, user: User) -> tuple[DeliveryRequest, str]:
-    """The request and who is looking at it: its customer, its driver, its store's people, or a
-    driver who holds a live offer for it while it is open. Raises DoesNotExist for anyone with no
-    business seeing it (so its existence is not revealed)."""
+    """The request and who is looking at it (``deliveries.visibility.audience_of``): its
+    customer, its driver, its store's people, or a driver who holds a live offer for it while it
+    is open. Raises DoesNotExist for anyone with no business seeing it (so its existence is not
+    revealed)."""
     live_offer = Offer.objects.filter(
         request=OuterRef("pk"),
         trip__driver=user,
@@ -206,13 +211,100 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
 MAX_CANDIDATES = 500
 
 
+# --- what drivers who are not assigned are shown -------------------------------------------------
+
+# The steps shown detours are rounded to: the nearest minute, the nearest 500 m.
+SHOWN_DETOUR_STEP_S = 60
+SHOWN_DETOUR_STEP_M = 500
+
+
+@dataclass(frozen=True)
+class ShownDetour:
+    """What a request adds to a trip, as a driver who is not assigned to it is told (offers, the
+    feed, the ``offer.new`` push, the fee): computed to the request's drop-off area
+    (``deliveries.visibility.dropoff_area``), never to the exact drop-off, then rounded to
+    ``SHOWN_DETOUR_STEP_S`` seconds and ``SHOWN_DETOUR_STEP_M`` metres. It depends only on the
+    area, the request's window and parcels and the driver's own trip, so every drop-off in the
+    area is shown alike however many trips with chosen destinations a driver declares. The exact
+    detour stays internal: whether a request fits, ranking, the batch, analytics."""
+
+    detour_s: int
+    detour_m: int
+
+
+def _rounded(value: float, step: int) -> int:
+    return step * math.floor(max(0.0, value) / step + 0.5)
+
+
+def _insertions_by_trip(
+    trips: Sequence[routing.Trip], parcel: routing.TripParcel
+) -> dict[int, routing.Insertion]:
+    found = routing.best_insertions(list(trips), parcel, travel_provider(), k=len(trips))
+    return {insertion.trip: insertion for insertion in found}
+
+
+def _without_windows(trip: routing.Trip) -> routing.Trip:
+    return replace(
+        trip,
+        latest_arrival_s=math.inf,
+        parcels=tuple(
+            replace(parcel, earliest_s=-math.inf, latest_s=math.inf) for parcel in trip.parcels
+        ),
+    )
+
+
+def shown_detours(
+    *, request: DeliveryRequest, totals: RequestTotals, trips: Sequence[routing.Trip]
+) -> list[ShownDetour]:
+    """For each of ``trips`` (with the parcels they already carry), the detour to show for
+    ``request`` (see ``ShownDetour``): the cheapest insertion of its parcels at the drop-off
+    area, the trip's budget and capacities left aside (the exact insertion has decided that the
+    request fits), and the windows too where the area cannot be fitted within them."""
+    if not trips:
+        return []
+    parcel = replace(
+        trip_parcel(request, totals), dropoff=latlng(dropoff_area(request.dropoff_point))
+    )
+    relaxed = [
+        replace(
+            trip,
+            max_detour_s=math.inf,
+            capacity_weight_kg=math.inf,
+            capacity_volume_l=math.inf,
+            max_longest_side_cm=math.inf,
+            max_parcels=None,
+        )
+        for trip in trips
+    ]
+    found = _insertions_by_trip(relaxed, parcel)
+    missing = [index for index in range(len(trips)) if index not in found]
+    if missing:
+        unwindowed = _insertions_by_trip(
+            [_without_windows(relaxed[index]) for index in missing],
+            replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
+        )
+        # Always fits now: no window, budget or capacity is left to break.
+        found |= {missing[index]: insertion for index, insertion in unwindowed.items()}
+    return [
+        ShownDetour(
+            detour_s=_rounded(found[index].added_detour_s, SHOWN_DETOUR_STEP_S),
+            detour_m=_rounded(found[index].added_detour_m, SHOWN_DETOUR_STEP_M),
+        )
+        for index in range(len(trips))
+    ]
+
+
+# --- offering -----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class RankedInsertion:
     """A trip and the cheapest insertion of a request into its current route (the detour it
-    adds, in seconds and metres, is the insertion's)."""
+    adds, in seconds and metres, is the insertion's), with the detour its driver is shown."""
 
     trip: TripSnapshot
     insertion: routing.Insertion
+    shown: ShownDetour
 
 
 def rank_insertions(
@@ -224,13 +316,22 @@ def rank_insertions(
     if not trips or k <= 0:
         return []
     carried = carried_by_trip([trip.id for trip in trips if trip.request_count > 0])
-    routes = routing.RouteSet.from_trips(
-        [routing_trip(trip, carried.get(trip.id, [])) for trip in trips]
+    routing_trips = [routing_trip(trip, carried.get(trip.id, [])) for trip in trips]
+    totals = request_totals(request_id=request.pk)
+    insertions = routing.best_insertions(
+        routing.RouteSet.from_trips(routing_trips),
+        trip_parcel(request, totals),
+        travel_provider(),
+        k=k,
     )
-    parcel = trip_parcel(request, request_totals(request_id=request.pk))
-    insertions = routing.best_insertions(routes, parcel, travel_provider(), k=k)
+    shown = shown_detours(
+        request=request,
+        totals=totals,
+        trips=[routing_trips[insertion.trip] for insertion in insertions],
+    )
     return [
-        RankedInsertion(trip=trips[insertion.trip], insertion=insertion) for insertion in insertions
+        RankedInsertion(trip=trips[insertion.trip], insertion=insertion, shown=detour)
+        for insertion, detour in zip(insertions, shown, strict=True)
     ]
 
 
@@ -242,37 +343,49 @@ def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
 @dataclass(frozen=True)
 class Opportunity:
     """An open request a trip can take and what it adds to the trip's current route (exact
-    insertion, never negative): ``detour_s`` seconds and ``detour_m`` metres. The request row
-    comes with its store and parcels."""
+    insertion, never negative): ``detour_s`` seconds and ``detour_m`` metres, and ``shown``,
+    what the driver is told. The request row comes with its store and parcels."""
 
     request: DeliveryRequest
     detour_s: float
     detour_m: float
+    shown: ShownDetour
 
 
 def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
-    """Open requests this trip can take, smallest added detour first."""
+    """Open requests this trip can take, smallest exact added detour first (the order matching
+    offers them in; drivers see them in ``trip_feed_for_driver``'s)."""
     prefiltered = list(opportunities_for_trip(trip=trip)[:MAX_CANDIDATES])
     if not prefiltered:
         return []
     carried = carried_by_trip([trip.pk]) if trip.request_count else {}
-    routes = routing.RouteSet.from_trips(
-        [routing_trip(snapshot_of(trip), carried.get(trip.pk, []))]
-    )
+    route = routing_trip(snapshot_of(trip), carried.get(trip.pk, []))
+    routes = routing.RouteSet.from_trips([route])
     travel = travel_provider()
-    feed = []
+    fits = []
     for request in prefiltered:
         parcel = trip_parcel(request, totals_of(request))
         found = routing.best_insertions(routes, parcel, travel, k=1)
         if found:
-            feed.append(
-                Opportunity(
-                    request=request,
-                    detour_s=max(0.0, found[0].added_detour_s),
-                    detour_m=max(0.0, found[0].added_detour_m),
-                )
-            )
-    feed.sort(key=lambda opportunity: (opportunity.detour_s, opportunity.request.pk))
+            fits.append((request, found[0]))
+    fits.sort(key=lambda fit: (max(0.0, fit[1].added_detour_s), fit[0].pk))
+    return [
+        Opportunity(
+            request=request,
+            detour_s=max(0.0, insertion.added_detour_s),
+            detour_m=max(0.0, insertion.added_detour_m),
+            shown=shown_detours(request=request, totals=totals_of(request), trips=[route])[0],
+        )
+        for request, insertion in fits[:limit]
+    ]
+
+
+def trip_feed_for_driver(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
+    """The "on my way" feed as its driver sees it: smallest shown detour first. Not the exact
+    order, which would rank requests by their exact drop-offs (against a request of the driver's
+    own, at a known place, it would tell on which side of it each one lies)."""
+    feed = trip_feed(trip=trip, limit=MAX_CANDIDATES)
+    feed.sort(key=lambda one: (one.shown.detour_s, one.shown.detour_m, one.request.pk))
     return feed[:limit]
 
 
@@ -312,8 +425,9 @@ def trips_export_for_user(*, user_id: int) -> dict[str, list[dict[str, Any]]]:
                 "id",
                 "request_id",
                 "trip_id",
-                "detour_s",
-                "detour_m",
+                # What the driver was shown, not the exact detour (which locates the drop-off).
+                "shown_detour_s",
+                "shown_detour_m",
                 "fee_eur",
                 "state",
                 "created_at",

@@ -62,12 +62,18 @@ class TripSerializer(serializers.ModelSerializer):
         return round(trip.max_detour_s / 60)
 
 
+SHOWN_DETOUR_HELP = (
+    "What the request adds to your trip, computed to its drop-off area (about 1 km), not the "
+    "exact drop-off, and rounded: seconds to the minute, metres to 500 m."
+)
+
+
 # An ``Opportunity`` of a trip's feed: the request as a driver it is offered to sees it, then the
-# metres and seconds it adds to the trip's route. No docstring of its own: the schema describes
-# it with the offered request's.
+# metres and seconds it adds to the trip's route as shown (``ShownDetour``). No docstring of its
+# own: the schema describes it with the offered request's.
 class OpportunitySerializer(RequestOfferedSerializer):
-    detour_m = serializers.SerializerMethodField()
-    detour_s = serializers.SerializerMethodField()
+    detour_m = serializers.SerializerMethodField(help_text=SHOWN_DETOUR_HELP)
+    detour_s = serializers.SerializerMethodField(help_text=SHOWN_DETOUR_HELP)
 
     class Meta(RequestOfferedSerializer.Meta):
         fields = [*RequestOfferedSerializer.Meta.fields, "detour_m", "detour_s"]
@@ -86,14 +92,20 @@ class OpportunitySerializer(RequestOfferedSerializer):
         return RequestOfferedSerializer(context=self.context)
 
     def get_detour_m(self, opportunity: Opportunity) -> int:
-        return round(opportunity.detour_m)
+        return opportunity.shown.detour_m
 
     def get_detour_s(self, opportunity: Opportunity) -> int:
-        return round(opportunity.detour_s)
+        return opportunity.shown.detour_s
 
 
 class OfferSerializer(serializers.ModelSerializer):
     request = RequestOfferedSerializer()
+    detour_s = serializers.IntegerField(
+        source="shown_detour_s", read_only=True, help_text=SHOWN_DETOUR_HELP
+    )
+    detour_m = serializers.IntegerField(
+        source="shown_detour_m", read_only=True, help_text=SHOWN_DETOUR_HELP
+    )
 
     class Meta:
         model = Offer

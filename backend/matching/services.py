@@ -59,6 +59,7 @@ from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
 from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.selectors import (
     MAX_CANDIDATES,
+    ShownDetour,
     candidates_for_request,
     driver_earned_this_year_eur,
     rank_insertions,
@@ -179,10 +180,11 @@ def _offers_close(offers: QuerySet[Offer], state: OfferState) -> int:
 # --- offers -----------------------------------------------------------------------------------
 
 
-def offer_fee_eur(*, request: DeliveryRequest, store: Store, detour_m: float) -> Decimal:
-    """What the driver earns: the store's fee rule for this detour, never below the request's
-    (possibly raised) fee."""
-    return min(max(request.fee_eur, store.fee_for_detour_eur(detour_m)), store.fee_max_eur)
+def offer_fee_eur(*, request: DeliveryRequest, store: Store, shown: ShownDetour) -> Decimal:
+    """What the driver earns: the store's fee rule for the detour they are shown, never below the
+    request's (possibly raised) fee. On the shown detour (the drop-off area's, in 500 m bands),
+    not the exact one: a fee to the cent on the exact detour is the detour to 20 m."""
+    return min(max(request.fee_eur, store.fee_for_detour_eur(shown.detour_m)), store.fee_max_eur)
 
 
 def _locked_offer(*, offer_id: int, driver: User) -> tuple[DeliveryRequest, Offer]:
@@ -324,8 +326,10 @@ def opportunity_respond(*, trip_id: int, request_id: int, driver: User) -> Offer
                 defaults={
                     "detour_m": round(fit.detour_m),
                     "detour_s": round(fit.detour_s),
+                    "shown_detour_m": fit.shown.detour_m,
+                    "shown_detour_s": fit.shown.detour_s,
                     "fee_eur": offer_fee_eur(
-                        request=fit.request, store=trip.store, detour_m=fit.detour_m
+                        request=fit.request, store=trip.store, shown=fit.shown
                     ),
                     "expires_at": timezone.now() + timedelta(seconds=trip.store.offer_lifetime_s),
                     "source": Offer.Source.FEED,
@@ -605,7 +609,7 @@ def offer_notify(offer: Offer, request: DeliveryRequest, driver_id: int) -> None
         request=request,
         offer_id=offer.pk,
         fee_cents=int(offer.fee_eur * 100),
-        detour_s=offer.detour_s,
+        shown_detour_s=offer.shown_detour_s,
         ttl_s=int((offer.expires_at - timezone.now()).total_seconds()),
     )
 
@@ -638,15 +642,16 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
     created = []
     for ranked_insertion in ranked:
         trip, insertion = ranked_insertion.trip, ranked_insertion.insertion
+        shown = ranked_insertion.shown
         offer, new = Offer.objects.get_or_create(
             request=request,
             trip_id=trip.id,
             defaults={
                 "detour_m": max(0, round(insertion.added_detour_m)),
                 "detour_s": max(0, round(insertion.added_detour_s)),
-                "fee_eur": offer_fee_eur(
-                    request=request, store=store, detour_m=insertion.added_detour_m
-                ),
+                "shown_detour_m": shown.detour_m,
+                "shown_detour_s": shown.detour_s,
+                "fee_eur": offer_fee_eur(request=request, store=store, shown=shown),
                 "expires_at": expires_at,
             },
         )
@@ -681,9 +686,9 @@ def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
             defaults={
                 "detour_m": round(opportunity.detour_m),
                 "detour_s": round(opportunity.detour_s),
-                "fee_eur": offer_fee_eur(
-                    request=locked, store=store, detour_m=opportunity.detour_m
-                ),
+                "shown_detour_m": opportunity.shown.detour_m,
+                "shown_detour_s": opportunity.shown.detour_s,
+                "fee_eur": offer_fee_eur(request=locked, store=store, shown=opportunity.shown),
                 "expires_at": expires_at,
             },
         )

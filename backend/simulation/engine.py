@@ -289,8 +289,9 @@ class Simulation:
             if offer.state != OfferState.PENDING:
                 return
             volume = float(sum(p.volume_l for p in offer.request.parcels.all()))
+            # Drivers answer what they are shown.
             p = self.config.drivers.p_respond(
-                detour_s=offer.detour_s, volume_l=volume, fee_eur=float(offer.fee_eur)
+                detour_s=offer.shown_detour_s, volume_l=volume, fee_eur=float(offer.fee_eur)
             )
             try:
                 if self.rng.random() < p:

@@ -57,3 +57,15 @@ def staff_store_ids(*, user: AnyUser) -> set[int]:
     if not user.is_authenticated:
         return set()
     return set(StoreMembership.objects.filter(user_id=user.pk).values_list("store_id", flat=True))
+
+
+def store_role(*, user: AnyUser, store_id: int) -> str | None:
+    """The user's role at the store (``StoreMembership.Role``), or None if they do not work
+    there."""
+    if not user.is_authenticated:
+        return None
+    return (
+        StoreMembership.objects.filter(user_id=user.pk, store_id=store_id)
+        .values_list("role", flat=True)
+        .first()
+    )

@@ -50,6 +50,7 @@ DRIVERS = (
 )
 STANDING = {"unapproved_driver": DriverStatus.PENDING, "suspended_driver": DriverStatus.SUSPENDED}
 STORE_A_PEOPLE = ("manager", "staff")  # who works at the store the owner's requests are posted at
+STORE_A_MANAGERS = ("manager",)  # the desk staff see no address, phone, notes or code
 PASSWORD = "correct horse battery staple"
 ERROR_KEYS = {"code", "detail", "fields"}
 
@@ -198,8 +199,8 @@ def _build_world() -> World:
     for role, where in destinations.items():
         secrets.append(Secret(f"destination of {role}", frozenset({role}), point=where))
     secrets.append(Secret("home of staff", frozenset({"staff"}), point=home))
-    # (b) exact address, phone, notes and drop-off: the customer, the store's people, and the
-    # driver only while the delivery is theirs (assigned or picked up).
+    # (b) exact address, phone, notes and drop-off: the customer, the store's managers, and the
+    # driver only while the delivery is theirs (assigned or picked up); not the desk staff.
     holders = {
         open_req: frozenset(),
         assigned_req: frozenset({"assigned_driver"}),
@@ -207,7 +208,7 @@ def _build_world() -> World:
         done_req: frozenset(),  # delivered: no longer the driver's business
     }
     for delivery, driver_roles in holders.items():
-        allowed = frozenset({"owner", *STORE_A_PEOPLE}) | driver_roles
+        allowed = frozenset({"owner", *STORE_A_MANAGERS}) | driver_roles
         name = delivery.order_reference
         for label in ("dropoff_address", "contact_phone", "access_notes"):
             secrets.append(Secret(f"{label} of {name}", allowed, text=getattr(delivery, label)))
@@ -238,6 +239,11 @@ def _build_world() -> World:
         )
     # (d) the driver's live position: the customer of the delivery in progress only.
     secrets.append(Secret("driver position", frozenset({"owner"}), point=position))
+    # The customer's full name: the customer and the store's managers (the desk sees none of
+    # it, the assigned driver a first name only).
+    secrets.append(
+        Secret("full name of owner", frozenset({"owner", *STORE_A_MANAGERS}), text="Owner Person")
+    )
     # Nobody sees another person's phone number.
     for role, phone in phones.items():
         secrets.append(Secret(f"phone of {role}", frozenset({role}), text=phone))
@@ -773,7 +779,12 @@ PRIVATE_REQUEST_FIELDS = {"dropoff_address", "dropoff", "contact_phone", "access
             {*PRIVATE_REQUEST_FIELDS, "pickup_code", "delivery_code", "order_reference"},
         ),
         ("manager", "held", PRIVATE_REQUEST_FIELDS, {"pickup_code", "delivery_code"}),
-        ("staff", "held", PRIVATE_REQUEST_FIELDS, {"pickup_code", "delivery_code"}),
+        (
+            "staff",
+            "held",
+            {"order_reference", "parcels", "state", "driver_first_name"},
+            {*PRIVATE_REQUEST_FIELDS, "dropoff_area", "pickup_code", "delivery_code"},
+        ),
     ],
 )
 def test_a_request_is_shaped_for_who_is_asking(  # type: ignore[no-untyped-def]
