@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import APIException, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +24,15 @@ from notifications.serializers import (
 )
 
 TAGS = ["notifications"]
+
+
+class DeviceTokenInUseError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "device_token_in_use"
+    default_detail = (
+        "This push token is registered for another account. That account must log out on this "
+        "phone first, or the app must get a new token from Firebase."
+    )
 
 
 def _user_id(request: Request) -> int:
@@ -50,16 +59,29 @@ class DeviceListCreateApi(generics.ListCreateAPIView[Device]):
         tags=TAGS,
         summary="Register this device's FCM token (upsert on the token)",
         description=(
-            "Creates the device (201) or refreshes it (200). A token registered by another "
-            "account moves to the caller: the same phone logged in to a new account."
+            "Creates the device (201) or refreshes it (200). A token another account holds is "
+            "refused (409 `device_token_in_use`) until that account logs out on the phone "
+            "(`POST /auth/logout/` with `device_token`, or `DELETE /devices/{token}/`) or the "
+            "app gets a new token from Firebase; a token FCM reported gone may be registered "
+            "by anyone. Registering more than NOTIFICATIONS_MAX_DEVICES_PER_USER devices "
+            "forgets the least recently seen."
         ),
         request=DeviceInputSerializer,
-        responses={200: DeviceOutputSerializer, 201: DeviceOutputSerializer},
+        responses={
+            200: DeviceOutputSerializer,
+            201: DeviceOutputSerializer,
+            409: OpenApiResponse(description="The token is registered for another account."),
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = DeviceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        device, created = services.device_register(user_id=_user_id(request), **data.validated_data)
+        try:
+            device, created = services.device_register(
+                user_id=_user_id(request), **data.validated_data
+            )
+        except services.DeviceTokenInUse as error:
+            raise DeviceTokenInUseError() from error
         return Response(
             DeviceOutputSerializer(device).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

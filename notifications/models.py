@@ -10,9 +10,9 @@ from notifications.events import Event
 class Device(models.Model):
     """A phone (or browser) that can receive pushes for one user, known by its FCM token.
 
-    The token is unique: when the same phone logs in to another account, the row moves to that
-    account. A device FCM reports as gone is deactivated, never pushed to again until the app
-    registers the token anew.
+    The token is unique. It moves to another account only once free: the account holding it
+    logged out on the phone (the row is deleted) or FCM reported it gone. A device FCM reports as
+    gone is deactivated, never pushed to again until the app registers the token anew.
     """
 
     class Platform(models.TextChoices):

@@ -5,6 +5,7 @@ row and the outbox rows commit or roll back with the caller's change, and the pu
 Celery task after commit. Pushing never removes or alters an inbox row.
 """
 
+import contextlib
 import logging
 import re
 from collections import defaultdict
@@ -58,6 +59,11 @@ class UnknownRecipientError(NotificationError):
 # --- Devices -------------------------------------------------------------------------------
 
 
+class DeviceTokenInUse(NotificationError):
+    """The token is registered, active, for another account: it moves only once that account
+    logs out on the phone (which forgets the device) or Firebase issues the phone a new token."""
+
+
 @transaction.atomic
 def device_register(
     *,
@@ -69,10 +75,17 @@ def device_register(
 ) -> tuple[Device, bool]:
     """Register ``token`` for ``user_id``, or refresh it; returns the device and whether it is new.
 
-    The token is the key: a phone that logs in to another account moves to that account, and
-    pushes still queued for the previous account are cancelled so they never reach the new one.
-    A deactivated token registered again is active again (the app got it from Firebase anew).
+    The token is the key. It never moves silently from one account to another: while another
+    account holds it active, this raises ``DeviceTokenInUse`` (whoever learnt a token must not
+    be able to take a stranger's pushes away, or send them the app's). A token that FCM reported
+    gone is free: registered again, it is active again, for whichever account registers it, and
+    pushes still queued for a previous account are cancelled so they never reach the new one.
+
+    A user keeps at most ``NOTIFICATIONS_MAX_DEVICES_PER_USER`` devices: registering one more
+    forgets the least recently seen (phones replaced or reinstalled without a logout).
     """
+    # The user's row is the lock that keeps two registrations at once within the bound.
+    get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk").first()
     now = timezone.now()
     device = Device.objects.select_for_update().filter(token=token).first()
     if device is None:
@@ -87,9 +100,13 @@ def device_register(
             },
         )
         if created:
+            _forget_least_recently_seen(user_id=user_id, keep_id=device.pk)
             return device, True
         device = Device.objects.select_for_update().get(pk=device.pk)
-    if device.user_id != user_id:
+    moved = device.user_id != user_id
+    if moved:
+        if device.is_active:
+            raise DeviceTokenInUse()
         _cancel_pending_for_device(device_id=device.pk, reason="device moved to another account")
     device.user_id = user_id
     device.platform = platform
@@ -111,7 +128,22 @@ def device_register(
             "last_seen_at",
         ]
     )
+    if moved:
+        _forget_least_recently_seen(user_id=user_id, keep_id=device.pk)
     return device, False
+
+
+def _forget_least_recently_seen(*, user_id: int, keep_id: int) -> None:
+    limit = max(1, settings.NOTIFICATIONS_MAX_DEVICES_PER_USER)
+    surplus = list(
+        Device.objects.filter(user_id=user_id)
+        .exclude(pk=keep_id)
+        .order_by("-last_seen_at", "-pk")
+        .values_list("pk", flat=True)[limit - 1 :]
+    )
+    for device_id in surplus:
+        _cancel_pending_for_device(device_id=device_id, reason="device replaced by a newer one")
+    Device.objects.filter(pk__in=surplus).delete()
 
 
 @transaction.atomic
@@ -120,6 +152,13 @@ def device_unregister(*, user_id: int, token: str) -> None:
     device = Device.objects.select_for_update().get(token=token, user_id=user_id)
     _cancel_pending_for_device(device_id=device.pk, reason="device logged out")
     device.delete()
+
+
+def device_forget(*, user_id: int, token: str) -> None:
+    """``device_unregister`` for a logout that names the phone's token: nothing to forget (the
+    token is not registered, or not for this user) is not an error."""
+    with contextlib.suppress(Device.DoesNotExist):
+        device_unregister(user_id=user_id, token=token)
 
 
 def _cancel_pending_for_device(*, device_id: int, reason: str) -> int:

@@ -1,14 +1,19 @@
+from typing import Any
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from backend.accounts import selectors, services
 from backend.accounts.auth import user_of
+from backend.accounts.lockout import LoginLockedOut
 from backend.accounts.models import DriverProfile, User
 from backend.accounts.serializers import (
     DriverDecisionInputSerializer,
@@ -27,7 +32,8 @@ from backend.accounts.serializers import (
     TokenPairSerializer,
 )
 from backend.core.idempotency import idempotent
-from backend.core.throttling import AnonThrottle
+from backend.core.notifying import forget_device
+from backend.core.throttling import AnonThrottle, AuthThrottle
 from backend.stores.selectors import managed_store
 
 REGISTER_ACCEPTED = (
@@ -40,7 +46,7 @@ RESET_ACCEPTED = "If an account uses this address, a mail with a reset link is o
 class RegisterApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonThrottle]
+    throttle_classes = [AuthThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -85,7 +91,7 @@ class PasswordChangeApi(APIView):
 class PasswordResetApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonThrottle]
+    throttle_classes = [AuthThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -128,17 +134,35 @@ class PasswordResetConfirmApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TokenObtainApi(TokenObtainPairView):
+    """simplejwt's login, rate limited per client address (failing closed without Redis) and
+    answering a locked-out account or address with 429 ``locked_out`` (see accounts.lockout)."""
+
+    throttle_classes = [AuthThrottle]
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes marks the request it was given, which is DRF's request here.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLockedOut() from None
+            raise
+
+
 class LogoutApi(APIView):
     @extend_schema(
         tags=["auth"],
         request=LogoutInputSerializer,
         responses={204: None},
-        summary="Log out: revoke a refresh token",
+        summary="Log out: revoke a refresh token, and forget this phone's push token",
     )
     def post(self, request: Request) -> Response:
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.token_blacklist(refresh=data.validated_data["refresh"])
+        if data.validated_data.get("device_token"):
+            forget_device(user_id=user_of(request).pk, token=data.validated_data["device_token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -56,6 +56,14 @@ class PasswordResetConfirmInputSerializer(serializers.Serializer):
 
 class LogoutInputSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=2000, help_text="The refresh token to revoke.")
+    device_token = serializers.CharField(
+        max_length=1024,
+        required=False,
+        help_text=(
+            "This phone's FCM token: its device is forgotten, so that no push of this account "
+            "reaches the phone and another account may register the token."
+        ),
+    )
 
 
 class DriverProfileSerializer(serializers.ModelSerializer):

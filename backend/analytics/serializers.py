@@ -10,6 +10,10 @@ from rest_framework import serializers
 from backend.analytics.selectors import DEFINITIONS, GRANULARITIES, KpiTotals
 
 MAX_RANGE_DAYS = 731
+# Days outside these are refused by name: no store has data there, and the date arithmetic of a
+# period (weeks, months, the day after the end) would overflow near year 1 or 9999.
+EARLIEST_DAY = date(2000, 1, 1)
+MAX_DAYS_AHEAD = 366
 
 
 class KpiQuerySerializer(serializers.Serializer):
@@ -30,6 +34,14 @@ class KpiQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         today: date = self.context["today"]
+        latest = today + timedelta(days=MAX_DAYS_AHEAD)
+        out_of_range = {
+            name: f"`{name}` must be between {EARLIEST_DAY} and {latest}."
+            for name in ("from", "to")
+            if attrs.get(name) is not None and not EARLIEST_DAY <= attrs[name] <= latest
+        }
+        if out_of_range:
+            raise serializers.ValidationError(out_of_range)
         end = attrs.get("to") or today
         start = attrs.get("from") or end - timedelta(days=29)
         if start > end:

@@ -8,7 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -70,6 +77,21 @@ def _period(request: HttpRequest, store: Store) -> dict[str, Any]:
     fallback = KpiQuerySerializer(data={}, context={"today": selectors.local_today(store=store)})
     fallback.is_valid(raise_exception=True)
     return dict(fallback.validated_data)
+
+
+def _export_period(request: HttpRequest, store: Store) -> dict[str, Any] | HttpResponse:
+    """The period of a download. A bad one is a 400 naming the field rather than the page's
+    fallback: a file of another period than the one asked for would mislead."""
+    query = KpiQuerySerializer(
+        data=request.GET, context={"today": selectors.local_today(store=store)}
+    )
+    if query.is_valid():
+        return dict(query.validated_data)
+    problems = "\n".join(
+        f"{name}: {' '.join(str(message) for message in messages_)}"
+        for name, messages_ in query.errors.items()
+    )
+    return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
 
 
 # --- formatting, shared with the tests' expectations -----------------------------------------
@@ -348,15 +370,20 @@ def attention_action(
 
 
 @login_required(login_url=LOGIN_URL)
-def requests_csv(request: HttpRequest, store_id: int) -> StreamingHttpResponse:
+def requests_csv(request: HttpRequest, store_id: int) -> HttpResponse | StreamingHttpResponse:
     store = _store(request, store_id)
-    period = _period(request, store)
+    period = _export_period(request, store)
+    if isinstance(period, HttpResponse):
+        return period
     rows = exports.request_rows(store=store, start=period["start"], end=period["end"])
     return exports.csv_response(rows, f"requests-{store.pk}-{period['start']}.csv")
 
 
 @login_required(login_url=LOGIN_URL)
-def kpis_csv(request: HttpRequest, store_id: int) -> StreamingHttpResponse:
+def kpis_csv(request: HttpRequest, store_id: int) -> HttpResponse | StreamingHttpResponse:
     store = _store(request, store_id)
-    report = selectors.report_for(store=store, **_period(request, store))
+    period = _export_period(request, store)
+    if isinstance(period, HttpResponse):
+        return period
+    report = selectors.report_for(store=store, **period)
     return exports.csv_response(exports.kpi_rows(report), f"kpis-{store.pk}-{report.start}.csv")

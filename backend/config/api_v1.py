@@ -1,7 +1,7 @@
 """The mobile API, version 1: every route under /api/v1/."""
 
 from django.urls import path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from backend.accounts import apis as accounts
 from backend.analytics import urls as analytics_urls
@@ -22,7 +22,7 @@ urlpatterns = [
         accounts.PasswordResetConfirmApi.as_view(),
         name="auth-password-reset-confirm",
     ),
-    path("auth/token/", TokenObtainPairView.as_view(), name="auth-token"),
+    path("auth/token/", accounts.TokenObtainApi.as_view(), name="auth-token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
     # Me

@@ -5,7 +5,12 @@
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -82,7 +87,14 @@ def _flatten(value: Any) -> Any:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         body = {"code": exc.code, "detail": exc.detail, "fields": getattr(exc, "fields", {})}
-        return Response(body, status=exc.status_code)
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s else None
+        return Response(body, status=exc.status_code, headers=headers)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Django's own limits, met while a multipart body is parsed (the body-size middleware
+        # refuses most such bodies before they are read).
+        body = {"code": "request_too_large", "detail": str(exc), "fields": {}}
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from backend.accounts.auth import user_of
 from backend.core.errors import InvalidState
 from backend.core.idempotency import idempotent
+from backend.core.parsers import JSONParser
 from backend.deliveries import selectors, services
 from backend.deliveries.errors import PhotoTooLarge
 from backend.deliveries.filters import RequestFilter
@@ -99,6 +100,8 @@ def _refuse_oversized_body(request: Request) -> None:
 
 class RequestDeliverApi(APIView):
     parser_classes = [JSONParser, MultiPartParser]
+    # A multipart body may carry the proof photo (core.middleware bounds the body by it).
+    upload_max_bytes_setting = "PROOF_PHOTO_MAX_BYTES"
 
     @extend_schema(
         tags=["delivery steps"],

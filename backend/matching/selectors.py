@@ -63,6 +63,16 @@ def driver_earned_this_year_eur(*, driver_id: int) -> Decimal:
     return total or Decimal(0)
 
 
+def driver_committed_this_year_eur(*, driver_id: int) -> Decimal:
+    """What counts against the yearly cap: earned this year, plus the fees agreed for the
+    deliveries the driver holds (assigned or picked up, booked as earned once delivered)."""
+    held = DeliveryRequest.objects.filter(
+        assigned_driver_id=driver_id,
+        state__in=[RequestState.ASSIGNED, RequestState.PICKED_UP],
+    ).aggregate(total=Sum("agreed_fee_eur"))["total"]
+    return driver_earned_this_year_eur(driver_id=driver_id) + (held or Decimal(0))
+
+
 def drivers_at_cap_subquery() -> QuerySet[Any, Any]:
     """Drivers whose earnings this year reached the cap, as a subquery on ``driver_id``."""
     year_start = timezone.now().replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -3,9 +3,13 @@ involves them — posting (with its match queued), assigning in the three modes,
 failing, expiring, releasing. The request's own rows and handover steps are deliveries' services,
 which this module calls down into and which never call up here.
 
-Lock order, everywhere: the request row, then its offers, then the trip. Exactly one driver ever
-holds a request (a partial unique index on selected offers); a trip never holds more than its
-capacity (check constraints on its load).
+Lock order, everywhere: the request row, then its offers, then the trip, then the driver's
+profile. Exactly one driver ever holds a request (a partial unique index on selected offers); a
+trip never holds more than its capacity (check constraints on its load). The driver's profile row
+is the per-driver lock of the yearly earnings cap, taken last, in ``_assign`` once the trip is
+locked (and in ``_respond`` where no trip is locked): two responses of one driver on two trips
+share no other row. Nothing locks a profile and then a request, offer or trip (account erasure
+locks the user, then trips and offers, and updates the profile last), so it cannot deadlock.
 """
 
 import math
@@ -61,7 +65,7 @@ from backend.matching.selectors import (
     MAX_CANDIDATES,
     ShownDetour,
     candidates_for_request,
-    driver_earned_this_year_eur,
+    driver_committed_this_year_eur,
     rank_insertions,
     trip_feed,
 )
@@ -69,6 +73,8 @@ from backend.stores.models import AssignmentMode, Store
 from backend.stores.selectors import store_with_distance_m
 
 MAX_TRIP_AHEAD = timedelta(days=2)
+# As long as a commute profile's departure flexibility may be (240 min).
+MAX_DEPARTURE_WINDOW = timedelta(hours=4)
 MAX_TRIP_DISTANCE_M = 100_000
 
 
@@ -100,9 +106,10 @@ def trip_create(
 ) -> Trip:
     """Declare a drive home from a store; capacities default to the driver profile's.
 
-    Raises DriverProfileRequired, InvalidInput (unknown store, departure in the past, reversed
-    or more than two days ahead, destination over 100 km away, capacity above the vehicle's),
-    TripOverlaps (the driver already has an active trip leaving in that window).
+    Raises DriverProfileRequired, InvalidInput (unknown store, departure window in the past,
+    reversed, not over within two days or longer than four hours, destination over 100 km away,
+    capacity above the vehicle's), TripOverlaps (the driver already has an active trip leaving in
+    that window).
     """
     # The profile's row lock makes a driver's trips one at a time: two overlapping trips cannot
     # both pass the check below.
@@ -117,6 +124,10 @@ def trip_create(
         raise InvalidInput("departure_latest", "The departure window ends before it starts.")
     if departure_earliest > now + MAX_TRIP_AHEAD:
         raise InvalidInput("departure_earliest", "Trips can be declared up to two days ahead.")
+    if departure_latest > now + MAX_TRIP_AHEAD:
+        raise InvalidInput("departure_latest", "The departure window must end within two days.")
+    if departure_latest - departure_earliest > MAX_DEPARTURE_WINDOW:
+        raise InvalidInput("departure_latest", "The departure window can be at most 4 hours long.")
     if direct_m > MAX_TRIP_DISTANCE_M:
         raise InvalidInput("destination", "The destination is more than 100 km from the store.")
     for name, value, limit in (
@@ -239,7 +250,10 @@ def offer_respond(*, offer_id: int, driver: User) -> Offer:
 
 def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
     _check_may_respond(driver_id=offer.trip.driver_id, store=request.store)
-    _check_earnings_cap(driver_id=offer.trip.driver_id)
+    mode = request.store.assignment_mode
+    if mode != AssignmentMode.FIRST_RESPONSE:
+        # No fee is agreed yet: the binding check is _assign's, when a choice is made.
+        _lock_driver_within_earnings_cap(driver_id=offer.trip.driver_id, fee_eur=offer.fee_eur)
     offer.state = OfferState.RESPONDED
     offer.responded_at = now
     offer.save(update_fields=["state", "responded_at"])
@@ -247,7 +261,6 @@ def _respond(*, request: DeliveryRequest, offer: Offer, now: datetime) -> None:
     if first:
         request.first_response_at = now
         request.save(update_fields=["first_response_at"])
-    mode = request.store.assignment_mode
     if mode == AssignmentMode.FIRST_RESPONSE:
         _assign(request=request, offer=offer)
     elif mode == AssignmentMode.CUSTOMER_CHOICE:
@@ -278,8 +291,16 @@ def _check_may_respond(*, driver_id: int, store: Store) -> None:
         )
 
 
-def _check_earnings_cap(*, driver_id: int) -> None:
-    if driver_earned_this_year_eur(driver_id=driver_id) >= settings.EARNINGS_YEARLY_CAP_EUR:
+def _lock_driver_within_earnings_cap(*, driver_id: int, fee_eur: Decimal) -> None:
+    """Lock the driver's profile (the per-driver lock, last in the lock order) and refuse what
+    would take them over the yearly cap: what they earned this year, plus the fees agreed for
+    the deliveries they hold, plus this fee. Under the lock a second response of the same
+    driver waits for the first to commit and then counts its agreed fee.
+    Raises EarningsCapReached."""
+    DriverProfile.objects.select_for_update().filter(user_id=driver_id).values_list("pk").first()
+    committed = driver_committed_this_year_eur(driver_id=driver_id)
+    cap = settings.EARNINGS_YEARLY_CAP_EUR
+    if committed >= cap or committed + fee_eur > cap:
         raise EarningsCapReached()
 
 
@@ -355,6 +376,7 @@ def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
         or totals.longest_side_cm > trip.max_length_cm
     ):
         raise TripFull()
+    _lock_driver_within_earnings_cap(driver_id=trip.driver_id, fee_eur=offer.fee_eur)
     fields = request_move(request, RequestState.ASSIGNED)
     request.assigned_driver_id = trip.driver_id
     # The fee agreed with this driver goes onto the request: the handover books it as earned.
@@ -385,7 +407,7 @@ def _assign(*, request: DeliveryRequest, offer: Offer) -> None:
 def request_choose(*, request_id: int, customer: User, offer_id: int) -> Offer:
     """The customer picks one of the drivers who responded (``customer_choice`` stores).
     Raises DeliveryRequest.DoesNotExist, WrongAssignmentMode, RequestNotOpen, NotResponded,
-    TripFull."""
+    TripFull, EarningsCapReached (the driver took other deliveries meanwhile)."""
     with transaction.atomic():
         request = (
             DeliveryRequest.objects.select_for_update(of=("self",))
@@ -399,14 +421,20 @@ def request_choose(*, request_id: int, customer: User, offer_id: int) -> Offer:
         offer = Offer.objects.select_for_update().filter(pk=offer_id, request=request).first()
         if offer is None or offer.state != OfferState.RESPONDED:
             raise NotResponded()
-        _assign(request=request, offer=offer)
+        try:
+            _assign(request=request, offer=offer)
+        except EarningsCapReached:
+            raise EarningsCapReached(
+                "This driver cannot take more deliveries this year: choose another one."
+            ) from None
     return offer
 
 
 def request_assign_best(*, request_id: int) -> Offer | None:
     """``best_match``: once the collection window is over, give the request to the responder
     with the smallest detour (then the best rating, then the earliest response). A responder
-    whose trip has filled up meanwhile is skipped. Safe to run twice."""
+    whose trip has filled up meanwhile, or who reached the earnings cap, is skipped. Safe to
+    run twice."""
     with transaction.atomic():
         request = _locked_request_with_store(request_id)
         if request.state != RequestState.OPEN or request.first_response_at is None:
@@ -427,7 +455,7 @@ def request_assign_best(*, request_id: int) -> Offer | None:
                 with transaction.atomic():
                     _assign(request=request, offer=offer)
                 return offer
-            except (TripFull, TripNotActive, DriverUnavailable):
+            except (TripFull, TripNotActive, DriverUnavailable, EarningsCapReached):
                 continue
     return None
 

@@ -57,14 +57,20 @@ def test_registering_a_device_creates_then_refreshes_it(user_factory: Any) -> No
     assert [d["token"] for d in results(listed.json())] == ["fcm:abc"]
 
 
-def test_the_same_phone_logging_in_to_another_account_moves_the_token(user_factory: Any) -> None:
+def test_the_same_phone_logging_in_to_another_account_after_a_logout_takes_the_token(
+    user_factory: Any,
+) -> None:
     first, second = user_factory(), user_factory()
     body = {"token": "fcm:shared", "platform": "ios"}
     client_for(first).post("/api/v1/devices/", body, format="json")
 
+    refused = client_for(second).post("/api/v1/devices/", body, format="json")
+    client_for(first).delete("/api/v1/devices/fcm:shared/")
     response = client_for(second).post("/api/v1/devices/", body, format="json")
 
-    assert response.status_code == 200
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "device_token_in_use"
+    assert response.status_code == 201
     assert Device.objects.get(token="fcm:shared").user_id == second.pk
     assert results(client_for(first).get("/api/v1/devices/").json()) == []
     # The first account's news no longer reaches this phone.

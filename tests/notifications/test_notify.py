@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from notifications import services
 from notifications.backends import LoggingBackend, Push, get_backend
 from notifications.events import SPECS, Event, format_fee, render, template_fields
-from notifications.models import InboxItem, NotificationPreference, OutboxMessage
+from notifications.models import Device, InboxItem, NotificationPreference, OutboxMessage
 from tests.notifications.conftest import Enqueued
 
 OFFER = {
@@ -270,6 +270,11 @@ def test_device_moving_to_another_account_cancels_what_was_queued_for_the_old_on
         user_id=first.pk, event=Event.REQUEST_DELIVERED, payload={"request_id": 1}
     )
     assert item is not None
+    # While the first account holds the token it does not move; once FCM reported it gone and
+    # Firebase issued it again, the next account to register it takes it.
+    with pytest.raises(services.DeviceTokenInUse):
+        services.device_register(user_id=second.pk, token="shared-phone", platform="ios")
+    Device.objects.filter(token="shared-phone").update(is_active=False)
 
     device, created = services.device_register(
         user_id=second.pk, token="shared-phone", platform="ios"

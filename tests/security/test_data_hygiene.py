@@ -498,13 +498,13 @@ def test_resetting_a_forgotten_password_by_mail_ends_every_session(  # type: ign
 
 @pytest.mark.django_db
 def test_password_reset_requests_are_throttled_like_registration(api, monkeypatch):  # type: ignore[no-untyped-def]
-    from backend.core.throttling import AnonThrottle
+    from backend.core.throttling import AuthThrottle
 
-    # The anonymous throttle's count for the test client's address (only that key: the Redis
-    # database may be shared).
-    key = AnonThrottle.cache_format % {"scope": "anon", "ident": "127.0.0.1"}
+    # The login and registration throttle's count for the test client's address (only that key:
+    # the Redis database may be shared).
+    key = AuthThrottle.cache_format % {"scope": "auth", "ident": "127.0.0.1"}
     cache.delete(key)
-    monkeypatch.setattr(AnonThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setattr(AuthThrottle, "rate", "3/min", raising=False)
     try:
         registered = api().post(
             "/api/v1/auth/register/", {"email": "someone@example.com", "password": PASSWORD}
@@ -515,7 +515,7 @@ def test_password_reset_requests_are_throttled_like_registration(api, monkeypatc
         ]
     finally:
         cache.delete(key)
-    # Registration and reset requests share the one anonymous budget.
+    # Registration and reset requests share one budget per address, which fails closed.
     assert registered.status_code == 202
     assert answers == [202, 202, 429]
 

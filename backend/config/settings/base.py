@@ -56,12 +56,15 @@ INSTALLED_APPS = [
     "backend.privacy",
     "rest_framework_simplejwt.token_blacklist",
     "notifications",
+    "axes",
 ]
 
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: a too-large one is a 413 without being read.
+    "backend.core.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,6 +73,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out session login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial reference
@@ -161,7 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "backend.core.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.NewestFirstPagination",
@@ -173,6 +184,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
+        # Login and registration, per client address; these fail closed without Redis.
+        "auth": env.str("THROTTLE_AUTH", default="30/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -254,6 +267,39 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 # with DEBUG on or this set; production refuses both.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 
+# --- Trust and safety: the client's address, login lockout, request sizes ----------------------
+# How many reverse proxies in front of the application append to X-Forwarded-For. 0 (the
+# default): the header is ignored and the client is the connection's address, since any client
+# can write the header. With N, the client is the N-th address from the right, the one the
+# outermost trusted proxy saw. Rate limits and login lockouts both take it from
+# backend.core.client_ip.client_ip; DRF's own setting is kept in step.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# Login lockout (django-axes, recorded in PostgreSQL so that it holds without Redis): after this
+# many failed logins an account, or a client address, is locked out of every login (API token,
+# /admin/, /manager/) until LOGIN_LOCKOUT_MINUTES pass without a further failure. A shared
+# address (a store's Wi-Fi, a carrier's NAT) gets a higher limit than one account.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "backend.accounts.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT  # per account; the handler applies the per-address one
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "backend.core.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "backend.accounts.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "backend.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# Failures are kept for the lockout; successful logins are not logged (no address history).
+AXES_DISABLE_ACCESS_LOG = True
+# Request bodies: at most REQUEST_BODY_MAX_BYTES (JSON, forms), checked on Content-Length before
+# the body is read (413). A view that takes an upload declares the setting that bounds its file;
+# the proof photo of POST /delivery-requests/{id}/deliver/ is bounded by PROOF_PHOTO_MAX_BYTES.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
+PROOF_PHOTO_MAX_BYTES = env.int("PROOF_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
 # Product rules that operations may tune.
 EARNINGS_YEARLY_CAP_EUR = Decimal(env.str("EARNINGS_YEARLY_CAP_EUR", default="3000"))
 CODE_MAX_ATTEMPTS = env.int("CODE_MAX_ATTEMPTS", default=5)
@@ -320,6 +366,8 @@ NOTIFICATIONS_SEND_LEASE_S = env.int("NOTIFICATIONS_SEND_LEASE_S", default=300)
 NOTIFICATIONS_SWEEP_GRACE_S = env.int("NOTIFICATIONS_SWEEP_GRACE_S", default=120)
 NOTIFICATIONS_SWEEP_LIMIT = env.int("NOTIFICATIONS_SWEEP_LIMIT", default=5000)
 NOTIFICATIONS_OUTBOX_RETENTION_DAYS = env.int("NOTIFICATIONS_OUTBOX_RETENTION_DAYS", default=30)
+# A user's devices: registering one more drops the least recently seen.
+NOTIFICATIONS_MAX_DEVICES_PER_USER = env.int("NOTIFICATIONS_MAX_DEVICES_PER_USER", default=10)
 
 # --- Analytics (backend/analytics/): store KPIs, rollups, the manager dashboard ----------------
 # CO2 per vehicle-km, kg CO2e (well-to-wheel not included). Defaults are orders of magnitude from

@@ -25,7 +25,7 @@ WHITENOISE_AUTOREFRESH = True
 # Throttling is exercised by its own test with its own rates; the suite makes many calls.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "auth": "100000/min"},
 }
 # Uploads and proof photos go to scratch folders, not the project's.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "parcels-test-media"
