@@ -318,14 +318,18 @@ def driver_action(request: HttpRequest, store_id: int, user_id: int, action: str
         messages.success(request, _("Decision recorded."))
     except DomainError as error:
         messages.error(request, str(error.detail))
-    kept = QueryDict(request.POST.get("query", ""))
-    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
-    target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
-    suffix = "#staff-drivers"
-    return redirect(f"{target}?{next_query}{suffix}" if next_query else f"{target}{suffix}")
+    return _back_to_dashboard(request, store, "staff-drivers")
 
 
 ACTIONS = {"raise-fee", "hand-to-vans", "cancel"}
+
+
+def _back_to_dashboard(request: HttpRequest, store: Store, section: str) -> HttpResponse:
+    """Back to the same period and section: only the period's own parameters are carried."""
+    kept = QueryDict(request.POST.get("query", ""))
+    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
+    target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
+    return redirect(f"{target}?{next_query}#{section}" if next_query else f"{target}#{section}")
 
 
 @require_POST
@@ -362,11 +366,7 @@ def attention_action(
         raise Http404() from None
     except DomainError as error:
         messages.error(request, str(error.detail))
-    # Back to the same period: only the period's own parameters are carried over.
-    kept = QueryDict(request.POST.get("query", ""))
-    next_query = urlencode({k: kept[k] for k in ("from", "to", "granularity") if kept.get(k)})
-    target = reverse("analytics:dashboard", kwargs={"store_id": store.pk})
-    return redirect(f"{target}?{next_query}#attention" if next_query else f"{target}#attention")
+    return _back_to_dashboard(request, store, "attention")
 
 
 @login_required(login_url=LOGIN_URL)
