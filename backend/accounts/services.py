@@ -169,13 +169,13 @@ VEHICLE_LIMITS: dict[str, tuple[Decimal, Decimal, int]] = {
 def _check_vehicle(profile: DriverProfile) -> None:
     max_kg, max_l, max_cm = VEHICLE_LIMITS[profile.vehicle_type]
     label = DriverProfile.VehicleType(profile.vehicle_type).label.lower()
-    for name, value, limit in (
-        ("capacity_kg", profile.capacity_kg, max_kg),
-        ("capacity_l", profile.capacity_l, max_l),
-        ("max_length_cm", profile.max_length_cm, max_cm),
+    for name, value, limit, unit in (
+        ("capacity_kg", profile.capacity_kg, max_kg, "kg"),
+        ("capacity_l", profile.capacity_l, max_l, "l"),
+        ("max_length_cm", profile.max_length_cm, max_cm, "cm"),
     ):
         if value > limit:
-            raise InvalidInput(name, f"A {label} takes at most {limit}.")
+            raise InvalidInput(name, f"A {label} takes at most {limit} {unit}.")
 
 
 @transaction.atomic
