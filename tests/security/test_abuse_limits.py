@@ -5,7 +5,6 @@ under concurrent responses."""
 
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.test.client import RequestFactory
 from django.utils import timezone
@@ -26,6 +24,7 @@ from backend.matching.models import Offer, OfferState
 from backend.stores.models import AssignmentMode
 from notifications.models import Device, OutboxMessage
 from tests import factories
+from tests.concurrency import race
 
 PASSWORD = "correct horse battery staple"  # the factories' password
 ERROR_KEYS = {"code", "detail", "fields"}
@@ -446,26 +445,6 @@ def test_a_token_fcm_reported_gone_may_be_registered_by_another_account(
 # --- the earnings cap under concurrent responses ---------------------------------------------
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released at the same instant; return what they returned."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_earnings_cap_holds_under_two_concurrent_responses(
     store: Any, api: Callable[..., APIClient], settings: Any
@@ -485,7 +464,7 @@ def test_the_earnings_cap_holds_under_two_concurrent_responses(
     ]
     client = api(driver)
 
-    responses = _race(
+    responses = race(
         [(lambda o=offer.pk: client.post(f"/api/v1/offers/{o}/respond/")) for offer in offers]
     )
 

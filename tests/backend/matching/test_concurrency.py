@@ -1,36 +1,14 @@
 """Concurrent attempts against the real database: exactly one winner, the others a clear 409."""
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.models import Offer, OfferState, Trip
 from backend.stores.models import AssignmentMode
 from tests import factories
-
-
-def _race(calls: list[Callable[[], int]]) -> list[int]:
-    """Run the calls in threads released at the same instant; return their status codes."""
-    barrier = threading.Barrier(len(calls))
-    results: list[int] = [0] * len(calls)
-
-    def run(index: int, call: Callable[[], int]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+from tests.concurrency import race
 
 
 @pytest.mark.django_db(transaction=True)
@@ -41,7 +19,7 @@ def test_only_one_of_many_simultaneous_responders_gets_the_request(api, store): 
     offers = [factories.OfferFactory(request=request) for _ in range(6)]
     clients = [(api(offer.trip.driver), offer.pk) for offer in offers]
 
-    statuses = _race(
+    statuses = race(
         [
             (lambda c=client, o=offer_id: c.post(f"/api/v1/offers/{o}/respond/").status_code)
             for client, offer_id in clients
@@ -70,7 +48,7 @@ def test_a_trip_never_takes_more_than_its_capacity_under_concurrent_assignments(
     ]
     client = api(trip.driver)
 
-    statuses = _race(
+    statuses = race(
         [
             (lambda o=offer.pk: client.post(f"/api/v1/offers/{o}/respond/").status_code)
             for offer in offers
@@ -95,7 +73,7 @@ def test_customer_choosing_while_another_responder_races_leaves_one_driver(api, 
         assert api(offer.trip.driver).post(f"/api/v1/offers/{offer.pk}/respond/").status_code == 200
     customer = api(request.customer)
 
-    statuses = _race(
+    statuses = race(
         [
             (
                 lambda o=offer.pk: customer.post(
