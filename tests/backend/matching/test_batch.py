@@ -12,6 +12,7 @@ from backend.matching.batch import store_reoptimise
 from backend.matching.models import Offer, OfferState, Van, VanPlan
 from backend.matching.services import offer_respond
 from tests import factories
+from tests.concurrency import race
 
 
 def _van(store):  # type: ignore[no-untyped-def]
@@ -121,7 +122,6 @@ def _ran(job) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.django_db(transaction=True)
 def test_expiry_and_reoptimisation_never_leave_a_request_with_two_drivers(api, store):  # type: ignore[no-untyped-def]
     from backend.matching.services import offers_expire, requests_expire
-    from tests.backend.matching.test_concurrency import _race
 
     requests = [factories.DeliveryRequestFactory(store=store) for _ in range(3)]
     offers = [factories.OfferFactory(request=r) for r in requests for _ in range(2)]
@@ -140,7 +140,7 @@ def test_expiry_and_reoptimisation_never_leave_a_request_with_two_drivers(api, s
             for o in offers[2:]
         ],
     ]
-    _race(calls)
+    race(calls)
 
     for request in requests:
         selected = Offer.objects.filter(request=request, state=OfferState.SELECTED)
