@@ -31,8 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python virtualenv ------------------------------------------------------------------------
-PYTHON="${PYTHON:-python3}"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ is required"
+# Python 3.12: the road engine's bindings (osrm-bindings) are built for it only.
+PYTHON="${PYTHON:-python3.12}"
+command -v "$PYTHON" >/dev/null || die "Python 3.12 is required (set PYTHON to its interpreter)"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || die "Python 3.12 is required"
+if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then
+  log "Replacing .venv, made with another Python"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   log "Creating .venv"
   "$PYTHON" -m venv .venv

@@ -5,7 +5,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -39,9 +39,6 @@ class InvalidIdempotencyKey(DomainError):
     default_detail = "The Idempotency-Key header must be 1 to 255 printable characters."
 
 
-ViewMethod = TypeVar("ViewMethod", bound=Callable[..., Response])
-
-
 def _claim(request: Request, key: str, digest: str) -> IdempotencyRecord | Response:
     user = request.user if request.user.is_authenticated else None
     try:
@@ -68,7 +65,7 @@ def _claim(request: Request, key: str, digest: str) -> IdempotencyRecord | Respo
     return response
 
 
-def idempotent(method: ViewMethod) -> ViewMethod:
+def idempotent[ViewMethod: Callable[..., Response]](method: ViewMethod) -> ViewMethod:
     """Decorate an APIView's ``post``. Without the header the request runs as usual."""
 
     @functools.wraps(method)
