@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import http_date
 
@@ -178,7 +179,7 @@ def _read(path: Path, start: int, length: int) -> Iterator[bytes]:
 
 def ranged_file_response(
     request: HttpRequest, path: Path, *, content_type: str, cache_control: str
-) -> HttpResponse | StreamingHttpResponse:
+) -> HttpResponseBase:
     """The file, or the single byte range that the Range header asks for (206; 416 outside
     it). Several ranges, or an If-Range that no longer matches, get the whole file (200), as
     RFC 9110 allows. The ETag changes when the file is made again."""
@@ -197,6 +198,7 @@ def ranged_file_response(
         wanted = ""
     match = _RANGE.fullmatch(wanted) if wanted else None
     if match is None or match.group(0) == "bytes=-":
+        response: HttpResponseBase
         if not wanted and request.headers.get("If-None-Match") == etag:
             response = HttpResponse(status=304)
         else:
@@ -213,11 +215,11 @@ def ranged_file_response(
         start = int(first)
         end = min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
         for name, value in headers.items():
-            response[name] = value
-        return response
+            refused[name] = value
+        return refused
     length = end - start + 1
     streamed = StreamingHttpResponse(
         _read(path, start, length), status=206, content_type=content_type

@@ -23,10 +23,18 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, Point, Polygon
+from django.contrib.gis.geos import (
+    GeometryCollection,
+    GEOSGeometry,
+    LineString,
+    MultiLineString,
+    Point,
+    Polygon,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent / "map"
 TILEMAKER_CONFIG = CONFIG_DIR / "tilemaker.json"
@@ -115,7 +123,8 @@ def pbf_bbox(path: Path) -> tuple[float, float, float, float] | None:
 
     def degrees(n: int) -> float:
         value = values.get(n, 0)
-        assert isinstance(value, int)
+        if not isinstance(value, int):
+            return 0.0
         return ((value >> 1) ^ -(value & 1)) / 1e9  # zigzag sint64, nanodegrees
 
     left, right, top, bottom = (degrees(n) for n in (1, 2, 3, 4))
@@ -241,23 +250,27 @@ def sea_polygons(
 
 
 def _lines(geometry: GEOSGeometry) -> list[LineString]:
-    if geometry.geom_type == "LineString":
+    if isinstance(geometry, LineString):
         return [geometry]
-    return [g for g in geometry if g.geom_type == "LineString"]
+    if isinstance(geometry, GeometryCollection):
+        return [g for g in geometry if isinstance(g, LineString)]
+    return []
 
 
 def _polygons(geometry: GEOSGeometry) -> list[Polygon]:
-    if geometry.geom_type == "Polygon":
+    if isinstance(geometry, Polygon):
         return [geometry]
-    return [g for g in geometry if g.geom_type == "Polygon"]
+    if isinstance(geometry, GeometryCollection):
+        return [g for g in geometry if isinstance(g, Polygon)]
+    return []
 
 
 def _probes(lines: list[LineString]) -> tuple[list[Point], list[Point]]:
     """Points just right (sea) and just left (land) of the middle of each coastline segment."""
     right, left = [], []
     for line in lines:
-        coords = line.coords
-        for (x0, y0), (x1, y1) in zip(coords, coords[1:], strict=False):
+        coords: list[tuple[float, ...]] = list(line.coords)
+        for (x0, y0), (x1, y1) in pairwise(coords):
             dx, dy = x1 - x0, y1 - y0
             length = (dx * dx + dy * dy) ** 0.5
             if length < PROBE_OFFSET_DEG * 2:
@@ -299,9 +312,7 @@ def stamp_path(output: Path) -> Path:
 def is_current(extract: Path, output: Path) -> bool:
     stamp = stamp_path(output)
     return (
-        output.is_file()
-        and stamp.is_file()
-        and stamp.read_text().strip() == inputs_hash(extract)
+        output.is_file() and stamp.is_file() and stamp.read_text().strip() == inputs_hash(extract)
     )
 
 

@@ -363,7 +363,10 @@ def map_tiles(request: HttpRequest) -> HttpResponseBase:
     # Private: behind a login. An hour: the ETag (the file's time and size) tells a browser
     # that kept it whether the set-up has made it again.
     return basemap.ranged_file_response(
-        request, path, content_type="application/octet-stream", cache_control="private, max-age=3600"
+        request,
+        path,
+        content_type="application/octet-stream",
+        cache_control="private, max-age=3600",
     )
 
 

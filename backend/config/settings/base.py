@@ -397,7 +397,9 @@ ANALYTICS_MAP_MAX_POINTS = env.int("ANALYTICS_MAP_MAX_POINTS", default=2000)
 MAP_EXTRACT = env.path(
     "MAP_EXTRACT", default=str(ROOT_DIR / "fixtures" / "osm" / "monaco-region.osm.pbf")
 )
-MAP_TILES_FILE = env.path("MAP_TILES_FILE", default=str(ROOT_DIR / ".local" / "map" / "base.pmtiles"))
+MAP_TILES_FILE = env.path(
+    "MAP_TILES_FILE", default=str(ROOT_DIR / ".local" / "map" / "base.pmtiles")
+)
 MAP_TILES_URL = env.str("MAP_TILES_URL", default="")
 # Road routes drawn at most (store to drop-off, for requests whose driver is on the way).
 MAP_MAX_ROUTES = env.int("MAP_MAX_ROUTES", default=50)

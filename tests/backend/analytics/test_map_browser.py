@@ -54,7 +54,9 @@ def monaco(transactional_db, tiles):  # type: ignore[no-untyped-def]
             outcome=outcome,
             responses=[data.Response(drivers.a, 60)] if carried else [],
             selected=0 if carried else None,
-            closed_after_s=600 if outcome in (RequestState.CANCELLED, RequestState.EXPIRED) else None,
+            closed_after_s=600
+            if outcome in (RequestState.CANCELLED, RequestState.EXPIRED)
+            else None,
             dropoff=dropoff,
         )
         data.build(store=store, story=story, trips=drivers.trips)
@@ -130,7 +132,9 @@ def test_dashboard_map_draws_tiles_and_attribution(page, live_server, monaco) ->
     share = tile_pixel_share(png)
     assert share > 0.15, f"only {share:.1%} of the map is drawn from the tiles"
     # Read by ranges, never whole.
-    assert ranges and all(status == 206 and value.startswith("bytes=") for status, value in ranges)
+    assert ranges
+    assert all(status == 206 for status, _ in ranges)
+    assert all(value.startswith("bytes=") for _, value in ranges)
     attribution = page.locator("#basemap .maplibregl-ctrl-attrib")
     assert attribution.is_visible()
     assert "© OpenStreetMap contributors" in attribution.inner_text()
@@ -141,10 +145,14 @@ def test_dashboard_map_draws_tiles_and_attribution(page, live_server, monaco) ->
         "() => ['dropoffs', 'routes', 'store'].map("
         "id => window.dashboardMap.querySourceFeatures(id).length)"
     )
-    assert drawn[0] >= len(DROPOFFS) and drawn[1] >= 1 and drawn[2] == 1
+    assert drawn[0] >= len(DROPOFFS)
+    assert drawn[1] >= 1
+    assert drawn[2] == 1
 
 
-def test_the_pixel_check_fails_when_the_tiles_do_not_load(page, live_server, monaco, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_pixel_check_fails_when_the_tiles_do_not_load(
+    page, live_server, monaco, settings
+) -> None:  # type: ignore[no-untyped-def]
     store, manager = monaco
     settings.MAP_TILES_URL = f"{live_server.url}/manager/map/missing.pmtiles"
     png, state = open_map(page, live_server.url, store, manager)
