@@ -94,7 +94,8 @@ def tile_pixel_share(png: bytes) -> float:
     """The share of the image's pixels painted in one of the tiles' own colours."""
     image = Image.open(io.BytesIO(png)).convert("RGB").resize((350, 230))
     palette = tile_colours()
-    pixels = list(image.getdata())
+    raw = image.tobytes()
+    pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
     hits = sum(
         1
         for r, g, b in pixels
@@ -147,7 +148,7 @@ def test_dashboard_map_draws_tiles_and_attribution(page, live_server, monaco) ->
     )
     assert drawn[0] >= len(DROPOFFS)
     assert drawn[1] >= 1
-    assert drawn[2] == 1
+    assert drawn[2] >= 1  # (a point is counted once per tile that holds it)
 
 
 def test_the_pixel_check_fails_when_the_tiles_do_not_load(
