@@ -16,9 +16,8 @@ from django.utils import timezone
 import routing
 from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.deliveries.models import DeliveryRequest, Parcel, new_code
-from backend.matching.geometry import reach_ellipse
+from backend.matching.geometry import TripReach, trip_reaches
 from backend.matching.models import Trip
-from backend.matching.routing_adapter import prefilter_budget_m
 from backend.stores.models import AssignmentMode, Store
 
 CENTRE = (45.7578, 4.8320)  # Lyon, Place Bellecour
@@ -100,12 +99,23 @@ def load_create(
     trip_store = rng.integers(0, stores, trips)
     detour_s = rng.integers(5, 21, trips) * 60
     leave_in_min = rng.uniform(0, 180, trips)
-    trip_rows = []
+    homes = []
     for i in range(trips):
         store = store_rows[trip_store[i]]
         lat, lng = _offset(rng, store.location.y, store.location.x, 3, 25, 1)
-        home = Point(float(lng[0]), float(lat[0]), srid=4326)
-        direct_m = _sphere_m(store.location, home)
+        homes.append(Point(float(lng[0]), float(lat[0]), srid=4326))
+    reaches: dict[int, TripReach] = {}
+    for index, store in enumerate(store_rows):
+        mine = [i for i in range(trips) if trip_store[i] == index]
+        found = trip_reaches(
+            store=store.location,
+            homes=[homes[i] for i in mine],
+            budgets_s=[float(detour_s[i]) for i in mine],
+        )
+        reaches |= dict(zip(mine, found, strict=True))
+    trip_rows = []
+    for i in range(trips):
+        store = store_rows[trip_store[i]]
         earliest = now + timedelta(minutes=float(leave_in_min[i]))
         trip_rows.append(
             Trip(
@@ -114,11 +124,11 @@ def load_create(
                 service_date=earliest.date(),
                 departure_earliest=earliest,
                 departure_latest=earliest + timedelta(minutes=30),
-                destination=home,
-                direct_m=math.ceil(direct_m),
-                reach_area=reach_ellipse(
-                    store=store.location, home=home, budget_m=prefilter_budget_m(int(detour_s[i]))
-                ),
+                destination=homes[i],
+                direct_m=math.ceil(_sphere_m(store.location, homes[i])),
+                direct_s=reaches[i].direct_s,
+                reach_m=reaches[i].reach_m,
+                reach_area=reaches[i].area,
                 capacity_kg=Decimal(200),
                 capacity_l=Decimal(1200),
                 max_length_cm=180,
