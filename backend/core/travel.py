@@ -176,7 +176,7 @@ def require_routable(*, store: Point, point: Point, field: str) -> None:
         InvalidInput: naming ``field``, if ``point`` lies farther than ROAD_MAX_SNAP_M from the
             road network that reaches ``store``.
     """
-    if unroutable([(store.y, store.x), (point.y, point.x)])[1:]:
+    if 1 in unroutable([(store.y, store.x), (point.y, point.x)]):
         raise InvalidInput(
             field,
             f"This place is more than {float(settings.ROAD_MAX_SNAP_M):.0f} m from any road a "
