@@ -77,7 +77,8 @@ def test_an_offer_on_roads_is_measured_by_osrm_and_says_so(  # type: ignore[no-u
 ):
     offer, listed = _offer_for_posted_request(api, monaco_store, customer, driver)
     assert offer.travel_engine == "osrm"
-    assert listed["travel_engine"] == "osrm" and listed["detour_estimated"] is False
+    assert listed["travel_engine"] == "osrm"
+    assert listed["detour_estimated"] is False
     trip = Trip.objects.get(pk=offer.trip_id)
     assert trip.direct_s == 342  # OSRM: Fontvieille to Beausoleil, 341.3 s, rounded up
     # Via the casino: Fontvieille → casino (220 s) → Beausoleil, less the direct drive.
@@ -96,7 +97,8 @@ def test_with_the_engine_down_offers_are_still_made_flagged_estimated_and_health
     settings.OSRM_TIMEOUT_S = 0.5
     offer, listed = _offer_for_posted_request(api, monaco_store, customer, driver)
     assert offer.travel_engine == "haversine"
-    assert listed["travel_engine"] == "haversine" and listed["detour_estimated"] is True
+    assert listed["travel_engine"] == "haversine"
+    assert listed["detour_estimated"] is True
     # Without a road time home, the trip's reach is not bounded by one.
     assert Trip.objects.get(pk=offer.trip_id).direct_s is None
     health = api().get("/healthz")
