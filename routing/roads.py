@@ -15,8 +15,10 @@ than the straight-line distance at that speed (less the distance of the points t
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -239,6 +241,13 @@ class _RoadTravel:
     def route_line(self, points: FloatArray) -> list[tuple[float, float]]:
         """The road route through ``points`` in order, as (lat, lng) vertices."""
         raise NotImplementedError
+
+    def lenient(self) -> _RoadTravel:
+        """The same engine snapping every point to the nearest road, however far (for points that
+        stand for an area, not a place someone must reach)."""
+        relaxed = copy.copy(self)
+        relaxed.max_snap_m = math.inf
+        return relaxed
 
     def ping(self) -> None:
         """Raises TravelUnavailable unless the engine answers."""

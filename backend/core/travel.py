@@ -128,6 +128,14 @@ def on_roads[T](compute: Callable[[routing.TravelTimeProvider], T]) -> Travelled
     return Travelled(value=compute(straight_line()), engine=HAVERSINE)
 
 
+def lenient(provider: routing.TravelTimeProvider) -> routing.TravelTimeProvider:
+    """``provider`` snapping points to their nearest road however far: for a point that stands
+    for an area (a drop-off area's centre may lie at sea or in a park)."""
+    if isinstance(provider, OsrmTravel | OsrmHttpTravel):
+        return provider.lenient()
+    return provider
+
+
 def straight_speed_bound_m_per_s() -> float:
     """A speed no travel time beats in straight-line metres per second (the candidate
     prefilter's bound): the road network's top speed, or the straight-line model's own speed

@@ -291,6 +291,8 @@ def shown_detours(
         )
         for trip in trips
     ]
+    # The area's centre stands for every drop-off in it: snapped to its nearest road.
+    provider = travel.lenient(provider)
     found = _insertions_by_trip(relaxed, parcel, provider)
     missing = [index for index in range(len(trips)) if index not in found]
     if missing:
