@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
@@ -315,6 +316,30 @@ def shown_detours(
 # --- offering -----------------------------------------------------------------------------------
 
 
+# With a road engine, at most this many candidates get exact road times: the others are
+# ranked first on the engine's approximate cell-to-cell matrix (``routing.roads.CellTravel``).
+EXACT_SHORTLIST = 100
+
+
+def _shortlist(
+    trips: list[routing.Trip], parcel: routing.TripParcel, provider: routing.TravelTimeProvider
+) -> list[int] | None:
+    """The indices of the ``EXACT_SHORTLIST`` trips where ``parcel`` adds the least detour on
+    the approximate matrix, budgets and windows aside (they are checked exactly after); None
+    when every trip gets exact times (few trips, or no approximate matrix)."""
+    cells = getattr(provider, "cells", None)
+    if cells is None or len(trips) <= EXACT_SHORTLIST:
+        return None
+    relaxed = [replace(_without_windows(trip), max_detour_s=math.inf) for trip in trips]
+    found = routing.best_insertions(
+        routing.RouteSet.from_trips(relaxed),
+        replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
+        cells,
+        k=EXACT_SHORTLIST,
+    )
+    return [insertion.trip for insertion in found]
+
+
 @dataclass(frozen=True)
 class RankedInsertion:
     """A trip and the cheapest insertion of a request into its current route (the detour it
@@ -344,7 +369,17 @@ def rank_insertions(
     def ranked(
         provider: routing.TravelTimeProvider,
     ) -> tuple[list[routing.Insertion], list[ShownDetour]]:
-        insertions = routing.best_insertions(routes, parcel, provider, k=k)
+        shortlist = _shortlist(routing_trips, parcel, provider)
+        if shortlist is None:
+            insertions = routing.best_insertions(routes, parcel, provider, k=k)
+        else:
+            exact = routing.best_insertions(
+                routing.RouteSet.from_trips([routing_trips[i] for i in shortlist]),
+                parcel,
+                provider,
+                k=k,
+            )
+            insertions = [replace(found, trip=shortlist[found.trip]) for found in exact]
         shown = shown_detours(
             request=request,
             totals=totals,
@@ -395,6 +430,12 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
     def fits(
         provider: routing.TravelTimeProvider,
     ) -> list[tuple[DeliveryRequest, routing.Insertion, ShownDetour]]:
+        # Every stop of the route to and from every drop-off, in two road tables: the
+        # insertions below then find their legs in the engine's memory.
+        stops = routes.points.reshape(-1, 2)
+        dropoffs = np.asarray([latlng(request.dropoff_point) for request in prefiltered])
+        provider.between(stops, dropoffs)
+        provider.between(dropoffs, stops)
         found = []
         for request in prefiltered:
             parcel = trip_parcel(request, totals_of(request))
