@@ -23,7 +23,7 @@ from django.db.models import (
 from django.utils import timezone
 
 import routing
-from backend.accounts.models import DriverStatus, User
+from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.core import travel
 from backend.core.export import export_rows
 from backend.core.geo import SphereDistance, sphere_distance_m
@@ -180,7 +180,10 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     store = request.store
     totals = request_totals(request_id=request.pk)
     d_sd = sphere_distance_m(request.dropoff_point, store.location)
-    existing = Offer.objects.filter(request=request, trip=OuterRef("pk"))
+    # Set-valued subqueries (hashed once by the planner), not a join or lookup per trip: where
+    # roads make the reach wide, thousands of trips pass the spatial index.
+    offered = Offer.objects.filter(request=request).values("trip_id")
+    approved = DriverProfile.objects.filter(status=DriverStatus.APPROVED).values("user_id")
     return (
         Trip.objects.filter(
             reach_area__intersects=request.dropoff_point,
@@ -190,11 +193,11 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             departure_earliest__lt=request.window_end,
             max_length_cm__gte=totals.longest_side_cm,
             # Only approved drivers are offered anything.
-            driver__driver_profile__status=DriverStatus.APPROVED,
+            driver_id__in=approved,
         )
         .exclude(driver_id=request.customer_id)
         .exclude(driver_id__in=drivers_at_cap_subquery())
-        .exclude(Exists(existing))
+        .exclude(pk__in=offered)
         .annotate(
             room_kg=F("capacity_kg") - F("load_kg"),
             room_l=F("capacity_l") - F("load_l"),
@@ -322,17 +325,16 @@ EXACT_SHORTLIST = 100
 
 
 def _shortlist(
-    trips: list[routing.Trip], parcel: routing.TripParcel, provider: routing.TravelTimeProvider
+    routes: routing.RouteSet, parcel: routing.TripParcel, provider: routing.TravelTimeProvider
 ) -> list[int] | None:
     """The indices of the ``EXACT_SHORTLIST`` trips where ``parcel`` adds the least detour on
     the approximate matrix, budgets and windows aside (they are checked exactly after); None
     when every trip gets exact times (few trips, or no approximate matrix)."""
     cells = getattr(provider, "cells", None)
-    if cells is None or len(trips) <= EXACT_SHORTLIST:
+    if cells is None or len(routes.trip_ids) <= EXACT_SHORTLIST:
         return None
-    relaxed = [replace(_without_windows(trip), max_detour_s=math.inf) for trip in trips]
     found = routing.best_insertions(
-        routing.RouteSet.from_trips(relaxed),
+        routes.without_windows_or_budgets(),
         replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
         cells,
         k=EXACT_SHORTLIST,
@@ -369,16 +371,11 @@ def rank_insertions(
     def ranked(
         provider: routing.TravelTimeProvider,
     ) -> tuple[list[routing.Insertion], list[ShownDetour]]:
-        shortlist = _shortlist(routing_trips, parcel, provider)
+        shortlist = _shortlist(routes, parcel, provider)
         if shortlist is None:
             insertions = routing.best_insertions(routes, parcel, provider, k=k)
         else:
-            exact = routing.best_insertions(
-                routing.RouteSet.from_trips([routing_trips[i] for i in shortlist]),
-                parcel,
-                provider,
-                k=k,
-            )
+            exact = routing.best_insertions(routes.subset(shortlist), parcel, provider, k=k)
             insertions = [replace(found, trip=shortlist[found.trip]) for found in exact]
         shown = shown_detours(
             request=request,
@@ -400,7 +397,9 @@ def rank_insertions(
 
 def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
     """The prefiltered trips (see ``trip_candidates_for_request``), at most MAX_CANDIDATES."""
-    return snapshots(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
+    return snapshots(
+        trip_candidates_for_request(request=request)[:MAX_CANDIDATES], store=request.store
+    )
 
 
 @dataclass(frozen=True)
