@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -97,14 +98,23 @@ def tiles_origin() -> str | None:
 
 def dropoff_route(
     store: tuple[float, float], dropoff: tuple[float, float]
-) -> list[tuple[float, float]]:
+) -> tuple[list[tuple[float, float]], bool]:
     """The road from the store to a drop-off as (lat, lng) points, for a request whose driver
-    is on the way. Only this leg is ever drawn, never the one on to the driver's destination:
-    the manager must not learn where a driver lives.
+    is on the way, and whether it is only estimated (a straight line: no road engine, or it
+    could not answer). Only this leg is ever drawn, never the one on to the driver's
+    destination: the manager must not learn where a driver lives."""
+    from backend.core.travel import TravelUnavailable, road_travel
 
-    A straight line for now: the road engine (``routing/roads.py``, ``OsrmTravel.route_line``)
-    is not on main yet; when it is, this is the one place to call it."""
-    return [store, dropoff]
+    try:
+        road = road_travel()
+        if road is not None:
+            line = road.route_line(np.array([store, dropoff], dtype=np.float64))
+            if len(line) >= 2:
+                # From the store's door to the drop-off's, not from the roads they snapped to.
+                return [store, *line, dropoff], False
+    except (TravelUnavailable, KeyError, IndexError):
+        pass  # drawn as a straight line, marked estimated
+    return [store, dropoff], True
 
 
 def map_data(
@@ -133,17 +143,19 @@ def map_data(
         for p in points
     ]
     en_route = [p for p in points if p.outcome in EN_ROUTE][: settings.MAP_MAX_ROUTES]
-    routes = [
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "LineString",
-                "coordinates": [[lng, lat] for lat, lng in dropoff_route(store, (p.lat, p.lng))],
-            },
-            "properties": {"id": p.request_id},
-        }
-        for p in en_route
-    ]
+    routes = []
+    for p in en_route:
+        line, estimated = dropoff_route(store, (p.lat, p.lng))
+        routes.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[lng, lat] for lat, lng in line],
+                },
+                "properties": {"id": p.request_id, "estimated": estimated},
+            }
+        )
     lngs = [store_lng, *(p.lng for p in points)]
     lats = [store_lat, *(p.lat for p in points)]
     return {

@@ -251,7 +251,10 @@ def test_the_map_draws_the_road_from_the_store_only(client, monaco_store) -> Non
     routes = {tuple(f["geometry"]["coordinates"][-1]) for f in drawn["routes"]["features"]}
     assert routes == {(7.4270, 43.7436), (7.4200, 43.7310)}
     for feature in drawn["routes"]["features"]:
+        # The straight-line model is the engine here: a straight line, marked estimated.
         assert feature["geometry"]["coordinates"][0] == [MONACO_STORE[1], MONACO_STORE[0]]
+        assert len(feature["geometry"]["coordinates"]) == 2
+        assert feature["properties"]["estimated"] is True
     # Never where the drivers are going (their homes): no trip's destination is in the page.
     for trip in drivers.trips.values():
         for value in (trip.destination.x, trip.destination.y):
@@ -283,3 +286,26 @@ def test_the_dashboard_content_security_policy(client, manager, store, settings)
     settings.MAP_TILES_URL = "https://tiles.example.com/region.pmtiles"
     policy = client.get(f"/manager/stores/{store.pk}/")["Content-Security-Policy"]
     assert "connect-src 'self' https://tiles.example.com" in policy
+
+
+def test_on_roads_the_route_follows_the_roads_from_the_store_to_the_drop_off(  # type: ignore[no-untyped-def]
+    client, monaco_store, on_roads
+) -> None:
+    store, manager, drivers = monaco_store
+    client.force_login(manager)
+    html = client.get(f"/manager/stores/{store.pk}/").content.decode()
+    routes = page_data(html)["routes"]["features"]
+    assert len(routes) == 2
+    for feature in routes:
+        line = feature["geometry"]["coordinates"]
+        assert feature["properties"]["estimated"] is False
+        assert len(line) > 5  # along the streets, not a straight line
+        # It starts at the store's road and ends at the drop-off's (within the snap distance).
+        start, end = Point(*line[0], srid=4326), Point(*line[-1], srid=4326)
+        store_point = Point(MONACO_STORE[1], MONACO_STORE[0], srid=4326)
+        assert start.distance(store_point) < 0.003
+        ends = [(7.4270, 43.7436), (7.4200, 43.7310)]
+        assert min(end.distance(Point(*e, srid=4326)) for e in ends) < 0.003
+    for trip in drivers.trips.values():
+        for value in (trip.destination.x, trip.destination.y):
+            assert f"{value}" not in html

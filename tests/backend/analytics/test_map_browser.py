@@ -34,13 +34,20 @@ DROPOFFS = [
 
 
 @pytest.fixture(scope="module")
-def tiles() -> Path:
-    """The tiles `make test` prepared (made here if they are not, as the set-up would)."""
-    return tilebuild.prepare(Path(settings.MAP_EXTRACT), Path(settings.MAP_TILES_FILE)).path
+def tiles(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The Monaco tiles: those `make test` prepared, unless the set-up was given another extract
+    (then made here, aside)."""
+    monaco = Path(__file__).resolve().parents[3] / "fixtures" / "osm" / "monaco-region.osm.pbf"
+    prepared = Path(settings.MAP_TILES_FILE)
+    if tilebuild.is_current(monaco, prepared):
+        return prepared
+    return tilebuild.prepare(monaco, tmp_path_factory.mktemp("map") / "base.pmtiles").path
 
 
 @pytest.fixture
-def monaco(transactional_db, tiles):  # type: ignore[no-untyped-def]
+def monaco(transactional_db, tiles, settings, on_roads):  # type: ignore[no-untyped-def]
+    settings.MAP_TILES_FILE = str(tiles)
+    settings.MAP_TILES_URL = ""
     store = factories.StoreFactory(
         name="Monte-Carlo", location=factories.point(*MONACO_STORE), timezone="Europe/Monaco"
     )
@@ -141,7 +148,7 @@ def test_dashboard_map_draws_tiles_and_attribution(page, live_server, monaco) ->
     assert "© OpenStreetMap contributors" in attribution.inner_text()
     # The SVG map gave way; the legend has every outcome and the route.
     assert page.locator("#map-fallback").is_hidden()
-    assert page.locator("#basemap-legend li").count() == 8
+    assert page.locator("#basemap-legend li").count() == 9
     drawn = page.evaluate(
         "() => ['dropoffs', 'routes', 'store'].map("
         "id => window.dashboardMap.querySourceFeatures(id).length)"

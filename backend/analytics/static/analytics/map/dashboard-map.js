@@ -44,9 +44,16 @@ async function start() {
       paint: { "line-color": "#ffffff", "line-width": 6 },
     },
     {
-      id: "routes", type: "line", source: "routes",
+      id: "routes", type: "line", source: "routes", filter: ["!", ["get", "estimated"]],
       layout: { "line-cap": "round", "line-join": "round" },
       paint: { "line-color": "#1565c0", "line-width": 3.5, "line-opacity": 0.9 },
+    },
+    // A straight line where no road engine answered: dashed, as an estimate.
+    {
+      id: "routes-estimated", type: "line", source: "routes", filter: ["get", "estimated"],
+      paint: {
+        "line-color": "#1565c0", "line-width": 3, "line-opacity": 0.9, "line-dasharray": [2, 1.5],
+      },
     },
     {
       id: "dropoffs", type: "circle", source: "dropoffs",
