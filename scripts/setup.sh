@@ -158,7 +158,7 @@ log "Applying migrations"
 .venv/bin/python manage.py migrate --noinput -v 0
 
 # --- base map tiles ---------------------------------------------------------------------------
-# The dashboard's map: vector tiles of MAP_EXTRACT (the demo region's .osm.pbf) made by tilemaker
-# into one PMTiles file under .local/map/, once; made again only when the extract, the tile
-# config or the tools change (a hash stamp beside the file, backend/analytics/tilebuild.py).
-.venv/bin/python manage.py prepare_map
+# The dashboard's map: vector tiles of the roads' extract (or MAP_EXTRACT) made by tilemaker into
+# one PMTiles file under .local/map/, once; made again only when the extract, the tile config or
+# the tools change (a hash stamp beside the file, backend/analytics/tilebuild.py).
+.venv/bin/python manage.py prepare_map --extract "${MAP_EXTRACT:-$ROAD_EXTRACT}"
