@@ -161,4 +161,6 @@ log "Applying migrations"
 # The dashboard's map: vector tiles of the roads' extract (or MAP_EXTRACT) made by tilemaker into
 # one PMTiles file under .local/map/, once; made again only when the extract, the tile config or
 # the tools change (a hash stamp beside the file, backend/analytics/tilebuild.py).
-.venv/bin/python manage.py prepare_map --extract "${MAP_EXTRACT:-$ROAD_EXTRACT}"
+# (manage.py prepare_map does the same from the settings' MAP_EXTRACT and MAP_TILES_FILE.)
+.venv/bin/python -m backend.analytics.tilebuild "${MAP_EXTRACT:-$ROAD_EXTRACT}" \
+  "${MAP_TILES_FILE:-.local/map/base.pmtiles}"

@@ -403,3 +403,33 @@ def prepare(extract: Path, output: Path, *, force: bool = False) -> Prepared:
     stamp = stamp_path(output)
     stamp.write_text(digest + "\n")
     return Prepared(output, True, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m backend.analytics.tilebuild EXTRACT.osm.pbf OUT.pmtiles``: the set-up's way
+    in (no Django project to load: a second ``make run`` checks the stamp in a fraction of a
+    second); ``manage.py prepare_map`` does the same with the settings' paths."""
+    import sys
+
+    from django.conf import settings
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m backend.analytics.tilebuild EXTRACT.osm.pbf OUT.pmtiles")
+        return 2
+    if not settings.configured:
+        settings.configure()  # GEOS and GDAL need Django's settings, none of the project's
+    extract, output = Path(args[0]), Path(args[1])
+    try:
+        done = prepare(extract, output)
+    except TileBuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if done.built:
+        size = output.stat().st_size // 1024
+        print(f"Base map tiles for {extract.name}: {output} ({size} KB, {done.seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
