@@ -396,6 +396,8 @@ def prepare(extract: Path, output: Path, *, force: bool = False) -> Prepared:
     import time
 
     started = time.monotonic()
+    if not extract.is_file():
+        raise TileBuildError(f"no extract at {extract}")
     if not force and is_current(extract, output):
         return Prepared(output, False, time.monotonic() - started)
     digest = inputs_hash(extract)

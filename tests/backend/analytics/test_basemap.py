@@ -105,6 +105,22 @@ def test_tiles_are_made_once_and_again_when_their_inputs_change(tmp_path) -> Non
     assert basemap.file_bounds(output)[0] == pytest.approx(9.471078)  # type: ignore[index]
 
 
+def test_the_set_up_and_the_command_make_the_tiles(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import CommandError, call_command
+
+    output = tmp_path / "base.pmtiles"
+    assert tilebuild.main([str(OSM / "liechtenstein.osm.pbf"), str(output)]) == 0
+    assert "Base map tiles for liechtenstein.osm.pbf" in capsys.readouterr().out
+    assert tilebuild.main([str(OSM / "liechtenstein.osm.pbf"), str(output)]) == 0
+    assert capsys.readouterr().out == ""  # up to date: nothing to say
+    assert tilebuild.main([str(tmp_path / "none.osm.pbf"), str(output)]) == 1
+    assert tilebuild.main([]) == 2
+    call_command("prepare_map", extract=OSM / "liechtenstein.osm.pbf", output=output, force=True)
+    assert "Base map tiles" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="no extract"):
+        call_command("prepare_map", extract=tmp_path / "none.osm.pbf", output=output)
+
+
 def test_the_monaco_tiles_have_the_sea(tmp_path) -> None:  # type: ignore[no-untyped-def]
     lines, islands = tilebuild._coastline((OSM / "monaco-region.osm.pbf").resolve(), tmp_path)
     box = tilebuild.extract_bbox(OSM / "monaco-region.osm.pbf")
