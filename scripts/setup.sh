@@ -50,6 +50,13 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
   echo "$req_hash" > .venv/.requirements.sha256
 fi
 
+# --- road network -----------------------------------------------------------------------------
+# The bundled extract (or ROAD_EXTRACT, a deployment's own .osm.pbf) prepared for OSRM's car
+# profile once, under .local/osrm/, and reused until the extract or the profile changes.
+ROAD_EXTRACT="${ROAD_EXTRACT:-fixtures/osm/monaco-region.osm.pbf}"
+log "Preparing the road network from $ROAD_EXTRACT (once)"
+OSRM_DATA_PATH="$(.venv/bin/python -m routing.roads prepare "$ROAD_EXTRACT" .local/osrm)"
+
 # --- PostgreSQL + PostGIS ---------------------------------------------------------------------
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -141,6 +148,7 @@ mkdir -p .local
   echo "# Written by scripts/setup.sh: where this checkout's servers are."
   echo "DATABASE_URL=$DATABASE_URL"
   echo "REDIS_URL=$REDIS_URL"
+  echo "OSRM_DATA=$OSRM_DATA_PATH"
 } > .local/env
 
 # --- schema -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.auth import user_of
+from backend.core import travel
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.idempotency import idempotent
 from backend.deliveries import selectors as request_selectors
@@ -334,7 +335,11 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
         return CommuteProfile.objects.filter(driver=user_of(self.request))
 
     def perform_create(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
-        _check_works_at(self.request, serializer.validated_data["store"])
+        store = serializer.validated_data["store"]
+        _check_works_at(self.request, store)
+        travel.require_routable(
+            store=store.location, point=serializer.validated_data["home"], field="home"
+        )
         try:
             serializer.save(driver=user_of(self.request))
         except IntegrityError as exc:

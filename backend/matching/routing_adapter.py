@@ -27,20 +27,8 @@ from backend.matching.models import OfferState, Trip, Van
 from backend.stores.models import Store
 
 
-def travel_provider() -> routing.TravelTimeProvider:
-    """The travel times matching uses (settings: ROUTING_SPEED_KMH, ROUTING_CIRCUITY)."""
-    return routing.HaversineTravel(
-        speed_kmh=float(settings.ROUTING_SPEED_KMH), circuity=float(settings.ROUTING_CIRCUITY)
-    )
-
-
 def epoch_s(moment: datetime) -> float:
     return moment.timestamp()
-
-
-def prefilter_budget_m(max_detour_s: float) -> float:
-    """A detour budget in seconds as straight-line metres, never smaller than the truth."""
-    return max_detour_s * float(settings.MATCHING_PREFILTER_SPEED_KMH) / 3.6
 
 
 def latlng(point: Point) -> tuple[float, float]:
@@ -186,9 +174,10 @@ def _today_at(store: Store, moment: datetime, local_time: time) -> datetime:
     return datetime.combine(day, local_time, tzinfo=tz)
 
 
-def build_problem(
-    *, store: Store, now: datetime
-) -> tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]:
+Built = tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]
+
+
+def build_problem(*, store: Store, now: datetime, provider: routing.TravelTimeProvider) -> Built:
     """The store's evening as a routing problem. Vehicle ids: ``trip-<id>`` and ``van-<id>``;
     parcel ids: ``request-<id>``. Returns the problem, the open requests, the trips, the vans
     and the ids of the open requests past the van cut-off."""
@@ -292,7 +281,7 @@ def build_problem(
         locations=np.asarray(locations, dtype=np.float64),
         vehicles=tuple(vehicles),
         parcels=tuple(parcels),
-        travel=travel_provider(),
+        travel=provider,
         pinned=pinned,
     )
     return problem, open_requests, trips, vans, for_vans
