@@ -25,9 +25,11 @@ from django.db import transaction
 from backend.accounts.models import DriverDecision, DriverProfile, User
 from backend.accounts.services import driver_decide
 from backend.matching.models import CommuteProfile, Van
+from backend.simulation.regions import REGIONS, region_path
 from backend.stores.models import Store, StoreMembership
+from routing.roads import TravelUnavailable, read_prepared
 
-REGIONS_DIR = Path(settings.ROOT_DIR) / "fixtures" / "demo"
+REGIONS_DIR = Path(settings.ROOT_DIR) / REGIONS
 WORKING_DAYS = [0, 1, 2, 3, 4, 5]  # Monday to Saturday
 
 
@@ -50,10 +52,7 @@ def region_file() -> Path:
     """The region file DEMO_REGION names: ``fixtures/demo/<name>.json``, or a path to a JSON
     file (relative to the repository). Raises ImproperlyConfigured if there is none."""
     name = str(settings.DEMO_REGION)
-    if name.endswith(".json"):
-        path = Path(name) if Path(name).is_absolute() else Path(settings.ROOT_DIR) / name
-    else:
-        path = REGIONS_DIR / f"{name}.json"
+    path = region_path(name, Path(settings.ROOT_DIR))
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in REGIONS_DIR.glob("*.json")))
         raise ImproperlyConfigured(
@@ -76,6 +75,36 @@ def travel_note(data: dict[str, Any]) -> str:
         )
     note = travel.get("note") or "This region has no road extract."
     return f"Travel times: the straight-line model. {note}"
+
+
+def travel_warnings(data: dict[str, Any]) -> list[str]:
+    """What stands between the region and the travel times it is meant for, as sentences: a
+    road region on the straight-line model or on another extract's road data, a straight-line
+    region (its addresses off the road data) on a road engine."""
+    road = (data.get("travel") or {}).get("engine") == "road"
+    engine = str(settings.TRAVEL_ENGINE)
+    if road and engine == "haversine":
+        return [
+            "TRAVEL_ENGINE=haversine: this region is meant for road times, the straight-line "
+            "model is used instead (TRAVEL_ENGINE=osrm with OSRM_DATA, as set-up prepares it)."
+        ]
+    if not road and engine != "haversine":
+        return [
+            f"TRAVEL_ENGINE={engine}: this region has no road data, so its addresses may lie off "
+            "the road engine's network and be refused; set TRAVEL_ENGINE=haversine."
+        ]
+    if road and engine == "osrm":
+        try:
+            prepared = read_prepared(Path(settings.OSRM_DATA))
+        except TravelUnavailable as missing:
+            return [f"OSRM_DATA: {missing}."]
+        if prepared.extract_sha256 != data["extract"]["sha256"]:
+            return [
+                f"OSRM_DATA was prepared from another extract than this region's "
+                f"({data['extract']['path']}): prepare that one "
+                "(python -m routing.roads prepare EXTRACT DIR) or set ROAD_EXTRACT for set-up."
+            ]
+    return []
 
 
 def _user(email: str, full_name: str, password_hash: str, **extra: Any) -> User:

@@ -16,7 +16,14 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from backend.matching.models import CommuteProfile
-from backend.simulation.demo import demo_load, region, region_file, travel_note
+from backend.simulation.demo import (
+    demo_load,
+    region,
+    region_file,
+    travel_note,
+    travel_warnings,
+)
+from backend.simulation.regions import demo_travel_engine, region_path
 from backend.stores.models import Store
 from routing.travel import HaversineTravel
 
@@ -75,6 +82,38 @@ def test_lyon_is_the_alternative_and_says_it_runs_on_the_straight_line_model() -
 def test_an_unknown_region_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"atlantis.*lyon, monaco"):
         region()
+
+
+def test_make_run_plays_each_region_on_the_engine_its_file_is_meant_for() -> None:
+    monaco, lyon = region_path("monaco", ROOT), region_path("lyon", ROOT)
+    assert demo_travel_engine(monaco, osrm_data=".local/osrm/monaco-region.osrm") == "osrm"
+    assert demo_travel_engine(monaco, osrm_data="") == "haversine"  # no road data prepared
+    assert demo_travel_engine(lyon, osrm_data=".local/osrm/monaco-region.osrm") == "haversine"
+    assert region_path("elsewhere/mine.json", ROOT) == ROOT / "elsewhere" / "mine.json"
+
+
+def test_a_region_on_travel_times_it_is_not_meant_for_is_warned_about(
+    settings, monaco_osrm: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    monaco = region()
+    settings.TRAVEL_ENGINE = "osrm"
+    settings.OSRM_DATA = str(monaco_osrm)
+    assert travel_warnings(monaco) == []
+    other = tmp_path / "elsewhere.osrm"
+    other.with_name("elsewhere.osrm.meta.json").write_text(
+        json.dumps({"extract_sha256": "0" * 64, "top_speed_kmh": 50.0})
+    )
+    settings.OSRM_DATA = str(other)
+    (warning,) = travel_warnings(monaco)
+    assert "another extract" in warning
+    settings.TRAVEL_ENGINE = "haversine"
+    (warning,) = travel_warnings(monaco)
+    assert "straight-line model is used" in warning
+    settings.DEMO_REGION = "lyon"
+    assert travel_warnings(region()) == []
+    settings.TRAVEL_ENGINE = "osrm"
+    (warning,) = travel_warnings(region())
+    assert "TRAVEL_ENGINE=haversine" in warning
 
 
 @pytest.mark.django_db

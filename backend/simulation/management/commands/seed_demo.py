@@ -2,7 +2,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backend.simulation.demo import DemoDataRefused, demo_load, region, travel_note
+from backend.simulation.demo import (
+    DemoDataRefused,
+    demo_load,
+    region,
+    travel_note,
+    travel_warnings,
+)
 
 
 class Command(BaseCommand):
@@ -22,6 +28,8 @@ class Command(BaseCommand):
             f"{len(data['customers'])} customers, {len(data['drivers'])} drivers."
         )
         self.stdout.write(travel_note(data))
+        for warning in travel_warnings(data):
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         self.stdout.write(f"Every demo account's password: {data['demo_password']}")
         width = max(len(a.role) for a in accounts)
         for account in accounts:
