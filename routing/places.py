@@ -248,7 +248,6 @@ class _Candidate:
     name: str
     latlng: FloatArray  # (n, 2): a point, a ring or a line
     closed: bool
-    weight: float = 0.0
 
 
 @dataclass
