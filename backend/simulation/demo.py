@@ -74,7 +74,10 @@ def travel_note(data: dict[str, Any]) -> str:
             f"({travel.get('provider', 'osrm')}, {travel.get('profile', 'car')} profile)."
         )
     note = travel.get("note") or "This region has no road extract."
-    return f"Travel times: the straight-line model. {note}"
+    return (
+        "Travel times: the straight-line model (great-circle distance × circuity at a set "
+        f"speed). {note}"
+    )
 
 
 def travel_warnings(data: dict[str, Any]) -> list[str]:
