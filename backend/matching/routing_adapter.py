@@ -6,12 +6,13 @@ Times given to the routing core are epoch seconds; points are (lat, lng) degrees
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import F, FloatField, Func, Max, Q, QuerySet
+from django.db.models import F, FloatField, Func, Max, Q, QuerySet, Value
 from django.utils import timezone
 
 import routing
@@ -121,11 +122,18 @@ class _Coordinate(Func):
         )
 
 
-def snapshots(trips: QuerySet[Trip]) -> list[TripSnapshot]:
-    """Read trips as snapshots, in the queryset's order."""
+def snapshots(trips: QuerySet[Trip], *, store: Store | None = None) -> list[TripSnapshot]:
+    """Read trips as snapshots, in the queryset's order; ``store``: the store of every one of
+    them, when known (its place is then not joined per trip)."""
+    if store is not None:
+        store_lat: Any = Value(store.location.y, output_field=FloatField())
+        store_lng: Any = Value(store.location.x, output_field=FloatField())
+    else:
+        store_lat = _Coordinate("ST_Y", "store__location")
+        store_lng = _Coordinate("ST_X", "store__location")
     rows = trips.annotate(
-        store_lat=_Coordinate("ST_Y", "store__location"),
-        store_lng=_Coordinate("ST_X", "store__location"),
+        store_lat=store_lat,
+        store_lng=store_lng,
         home_lat=_Coordinate("ST_Y", "destination"),
         home_lng=_Coordinate("ST_X", "destination"),
     ).values_list(*_SNAPSHOT_FIELDS)

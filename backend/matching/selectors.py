@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
@@ -22,7 +23,7 @@ from django.db.models import (
 from django.utils import timezone
 
 import routing
-from backend.accounts.models import DriverStatus, User
+from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.core import travel
 from backend.core.export import export_rows
 from backend.core.geo import SphereDistance, sphere_distance_m
@@ -179,7 +180,10 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     store = request.store
     totals = request_totals(request_id=request.pk)
     d_sd = sphere_distance_m(request.dropoff_point, store.location)
-    existing = Offer.objects.filter(request=request, trip=OuterRef("pk"))
+    # Set-valued subqueries (hashed once by the planner), not a join or lookup per trip: where
+    # roads make the reach wide, thousands of trips pass the spatial index.
+    offered = Offer.objects.filter(request=request).values("trip_id")
+    approved = DriverProfile.objects.filter(status=DriverStatus.APPROVED).values("user_id")
     return (
         Trip.objects.filter(
             reach_area__intersects=request.dropoff_point,
@@ -189,11 +193,11 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             departure_earliest__lt=request.window_end,
             max_length_cm__gte=totals.longest_side_cm,
             # Only approved drivers are offered anything.
-            driver__driver_profile__status=DriverStatus.APPROVED,
+            driver_id__in=approved,
         )
         .exclude(driver_id=request.customer_id)
         .exclude(driver_id__in=drivers_at_cap_subquery())
-        .exclude(Exists(existing))
+        .exclude(pk__in=offered)
         .annotate(
             room_kg=F("capacity_kg") - F("load_kg"),
             room_l=F("capacity_l") - F("load_l"),
@@ -315,6 +319,29 @@ def shown_detours(
 # --- offering -----------------------------------------------------------------------------------
 
 
+# With a road engine, at most this many candidates get exact road times: the others are
+# ranked first on the engine's approximate cell-to-cell matrix (``routing.roads.CellTravel``).
+EXACT_SHORTLIST = 100
+
+
+def _shortlist(
+    routes: routing.RouteSet, parcel: routing.TripParcel, provider: routing.TravelTimeProvider
+) -> list[int] | None:
+    """The indices of the ``EXACT_SHORTLIST`` trips where ``parcel`` adds the least detour on
+    the approximate matrix, budgets and windows aside (they are checked exactly after); None
+    when every trip gets exact times (few trips, or no approximate matrix)."""
+    cells = getattr(provider, "cells", None)
+    if cells is None or len(routes.trip_ids) <= EXACT_SHORTLIST:
+        return None
+    found = routing.best_insertions(
+        routes.without_windows_or_budgets(),
+        replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
+        cells,
+        k=EXACT_SHORTLIST,
+    )
+    return [insertion.trip for insertion in found]
+
+
 @dataclass(frozen=True)
 class RankedInsertion:
     """A trip and the cheapest insertion of a request into its current route (the detour it
@@ -344,7 +371,12 @@ def rank_insertions(
     def ranked(
         provider: routing.TravelTimeProvider,
     ) -> tuple[list[routing.Insertion], list[ShownDetour]]:
-        insertions = routing.best_insertions(routes, parcel, provider, k=k)
+        shortlist = _shortlist(routes, parcel, provider)
+        if shortlist is None:
+            insertions = routing.best_insertions(routes, parcel, provider, k=k)
+        else:
+            exact = routing.best_insertions(routes.subset(shortlist), parcel, provider, k=k)
+            insertions = [replace(found, trip=shortlist[found.trip]) for found in exact]
         shown = shown_detours(
             request=request,
             totals=totals,
@@ -365,7 +397,9 @@ def rank_insertions(
 
 def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
     """The prefiltered trips (see ``trip_candidates_for_request``), at most MAX_CANDIDATES."""
-    return snapshots(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
+    return snapshots(
+        trip_candidates_for_request(request=request)[:MAX_CANDIDATES], store=request.store
+    )
 
 
 @dataclass(frozen=True)
@@ -395,6 +429,12 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
     def fits(
         provider: routing.TravelTimeProvider,
     ) -> list[tuple[DeliveryRequest, routing.Insertion, ShownDetour]]:
+        # Every stop of the route to and from every drop-off, in two road tables: the
+        # insertions below then find their legs in the engine's memory.
+        stops = routes.points.reshape(-1, 2)
+        dropoffs = np.asarray([latlng(request.dropoff_point) for request in prefiltered])
+        provider.between(stops, dropoffs)
+        provider.between(dropoffs, stops)
         found = []
         for request in prefiltered:
             parcel = trip_parcel(request, totals_of(request))

@@ -88,7 +88,7 @@ def test_preparing_again_reuses_the_dataset_and_records_the_network_top_speed(
 ) -> None:
     hierarchy = prepared.with_name(prepared.name + ".hsgr")  # what osrm-contract writes
     before = hierarchy.stat().st_mtime_ns
-    again = prepare_osrm(EXTRACT, prepared.parent)
+    again = prepare_osrm(EXTRACT, prepared.parent.parent)
     assert again.osrm_path == prepared
     assert hierarchy.stat().st_mtime_ns == before
     # The fastest way in the extract is the A8 motorway; the profile caps everything at 130.
