@@ -87,7 +87,8 @@ def test_insertion_smoke_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert "trips=50" in summary
 
 
-MONACO = Path(__file__).resolve().parents[2] / "fixtures" / "osm" / "monaco-region.osm.pbf"
+ROOT = Path(__file__).resolve().parents[2]
+MONACO = ROOT / "fixtures" / "osm" / "monaco-region.osm.pbf"
 
 
 def test_map_smoke_run_plans_on_road_times_and_reports_the_straight_line_cost(
@@ -99,7 +100,7 @@ def test_map_smoke_run_plans_on_road_times_and_reports_the_straight_line_cost(
         "--map",
         str(MONACO),
         "--road-dir",
-        str(monaco_osrm.parent),  # prepared once for the suite
+        str(ROOT / ".local" / "osrm"),  # where the suite's `monaco_osrm` prepared it
         "--drivers",
         "12",
         "--parcels",
