@@ -37,7 +37,7 @@ from routing.travel import FloatArray, HaversineTravel, MatrixTravel, TravelTime
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VRPOD = REPO_ROOT / "fixtures" / "benchmarks" / "vrpod"
 DEFAULT_LILIM = REPO_ROOT / "fixtures" / "benchmarks" / "lilim100"
-DEFAULT_ROAD_DIR = REPO_ROOT / ".local" / "roads"
+DEFAULT_ROAD_DIR = REPO_ROOT / ".local" / "osrm"  # where set-up prepares the demo extract
 
 
 def _fmt(value: float) -> str:
