@@ -29,7 +29,11 @@ def _simulate(seed: int) -> str:
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
-        "SIMULATION_BROKER_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/11",
+        # A broker database of the run's own (it is emptied); SIMULATION_BROKER_URL names
+        # another where several checkouts share one Redis.
+        "SIMULATION_BROKER_URL": os.environ.get(
+            "SIMULATION_BROKER_URL", settings.REDIS_URL.rsplit("/", 1)[0] + "/11"
+        ),
     }
     run = subprocess.run(
         [
