@@ -1,5 +1,9 @@
-"""The demo region (``fixtures/demo/lyon.json``) loaded through the domain's own models,
-idempotently: a second load updates what is there and creates nothing twice.
+"""The demo region (``DEMO_REGION``: ``fixtures/demo/monaco.json`` by default) loaded through the
+domain's own models, idempotently: a second load updates what is there and creates nothing twice.
+
+A region file says which travel engine it is meant for: ``road`` (with the extract it was built
+from, ``fixtures/demo/build_region.py``) or ``straight_line`` (the Lyon region, which has no
+bundled extract).
 
 The demo accounts include a superuser, and every one has the password published in the fixture:
 they load only with DEBUG on (``make run``'s dev settings) or DEMO_DATA_ALLOWED set, which the
@@ -15,14 +19,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from backend.accounts.models import DriverDecision, DriverProfile, User
 from backend.accounts.services import driver_decide
 from backend.matching.models import CommuteProfile, Van
+from backend.simulation.regions import REGIONS, region_path
 from backend.stores.models import Store, StoreMembership
+from routing.roads import TravelUnavailable, read_prepared
 
-REGION_FILE = Path(settings.ROOT_DIR) / "fixtures" / "demo" / "lyon.json"
+REGIONS_DIR = Path(settings.ROOT_DIR) / REGIONS
 WORKING_DAYS = [0, 1, 2, 3, 4, 5]  # Monday to Saturday
 
 
@@ -41,8 +48,66 @@ def demo_allowed() -> bool:
     return bool(settings.DEBUG or getattr(settings, "DEMO_DATA_ALLOWED", False))
 
 
+def region_file() -> Path:
+    """The region file DEMO_REGION names: ``fixtures/demo/<name>.json``, or a path to a JSON
+    file (relative to the repository). Raises ImproperlyConfigured if there is none."""
+    name = str(settings.DEMO_REGION)
+    path = region_path(name, Path(settings.ROOT_DIR))
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in REGIONS_DIR.glob("*.json")))
+        raise ImproperlyConfigured(
+            f"DEMO_REGION={name!r}: no region file {path.name} (known regions: {known})"
+        )
+    return path
+
+
 def region() -> dict[str, Any]:
-    return json.loads(REGION_FILE.read_text())
+    return json.loads(region_file().read_text())
+
+
+def travel_note(data: dict[str, Any]) -> str:
+    """Which travel times the region is meant for, in a sentence."""
+    travel = data.get("travel") or {"engine": "straight_line"}
+    if travel["engine"] == "road":
+        return (
+            f"Travel times: on the roads of {travel['extract']} "
+            f"({travel.get('provider', 'osrm')}, {travel.get('profile', 'car')} profile)."
+        )
+    note = travel.get("note") or "This region has no road extract."
+    return (
+        "Travel times: the straight-line model (great-circle distance × circuity at a set "
+        f"speed). {note}"
+    )
+
+
+def travel_warnings(data: dict[str, Any]) -> list[str]:
+    """What stands between the region and the travel times it is meant for, as sentences: a
+    road region on the straight-line model or on another extract's road data, a straight-line
+    region (its addresses off the road data) on a road engine."""
+    road = (data.get("travel") or {}).get("engine") == "road"
+    engine = str(settings.TRAVEL_ENGINE)
+    if road and engine == "haversine":
+        return [
+            "TRAVEL_ENGINE=haversine: this region is meant for road times, the straight-line "
+            "model is used instead (TRAVEL_ENGINE=osrm with OSRM_DATA, as set-up prepares it)."
+        ]
+    if not road and engine != "haversine":
+        return [
+            f"TRAVEL_ENGINE={engine}: this region has no road data, so its addresses may lie off "
+            "the road engine's network and be refused; set TRAVEL_ENGINE=haversine."
+        ]
+    if road and engine == "osrm":
+        try:
+            prepared = read_prepared(Path(settings.OSRM_DATA))
+        except TravelUnavailable as missing:
+            return [f"OSRM_DATA: {missing}."]
+        if prepared.extract_sha256 != data["extract"]["sha256"]:
+            return [
+                f"OSRM_DATA was prepared from another extract than this region's "
+                f"({data['extract']['path']}): prepare that one "
+                "(python -m routing.roads prepare EXTRACT DIR) or set ROAD_EXTRACT for set-up."
+            ]
+    return []
 
 
 def _user(email: str, full_name: str, password_hash: str, **extra: Any) -> User:
@@ -119,8 +184,8 @@ def _load(data: dict[str, Any]) -> list[DemoAccount]:
                 "max_length_cm": spec["max_length_cm"],
             },
         )
+        store = stores[spec["store"]]
         if spec["staff"]:
-            store = stores[spec["store"]]
             StoreMembership.objects.get_or_create(
                 store=store, user=driver, defaults={"role": StoreMembership.Role.STAFF}
             )
@@ -138,6 +203,7 @@ def _load(data: dict[str, Any]) -> list[DemoAccount]:
                 reason="Demo driver",
                 store_id=store_id,
             )
+        if spec["staff"]:  # staff drive home after their shift; shoppers when they shop
             hours, minutes = map(int, spec["shift_end"].split(":"))
             CommuteProfile.objects.update_or_create(
                 driver=driver,

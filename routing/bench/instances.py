@@ -7,10 +7,13 @@ synthetic store evening generator.
   ``allowed_parcels``, ``cost_per_m=0`` and the published compensation per customer.
 - Li & Lim PDPTW: the K vehicles are vans from the depot, each task a parcel with its own pickup
   and drop-off location, windows and service times; cost = distance.
+- The synthetic store evening, around a point on the straight line or on a real map (an
+  OpenStreetMap extract's commercial sites and residential streets).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,8 @@ from types import MappingProxyType
 import numpy as np
 
 from routing.model import Parcel, Problem, Vehicle, VehicleKind
-from routing.travel import EuclideanTravel, HaversineTravel
+from routing.places import Places, spread_sites
+from routing.travel import EuclideanTravel, FloatArray, HaversineTravel, TravelTimeProvider
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,73 @@ def synthetic_store_evening(n_drivers: int, n_parcels: int, seed: int) -> Proble
     rng = np.random.default_rng(seed)
     homes = _offsets(rng, n_drivers, 3.0, 12.0)
     customers = _offsets(rng, n_parcels, 0.5, 12.0)
-    locations = np.vstack([np.array([STORE_LAT_LNG]), homes, customers])
+    return _store_evening(
+        rng,
+        np.array(STORE_LAT_LNG),
+        homes,
+        customers,
+        HaversineTravel(speed_kmh=SYNTHETIC_SPEED_KMH, circuity=1.0),
+    )
+
+
+MAP_HOME_MIN_KM = 2.0  # a driver's home at least this far from the store, straight line
+MAP_CUSTOMER_MIN_KM = 0.3
+
+
+def _houses_beyond(
+    places: Places, store: FloatArray, n: int, min_km: float, rng: np.random.Generator
+) -> FloatArray:
+    """``n`` points on residential streets at least ``min_km`` from ``store`` (straight line)."""
+    straight = HaversineTravel(speed_kmh=SYNTHETIC_SPEED_KMH, circuity=1.0)
+    found: list[FloatArray] = []
+    count = 0
+    for _ in range(100):
+        batch = places.house_points(max(2 * (n - count), 16), rng).points
+        far = straight.paired(np.broadcast_to(store, batch.shape), batch).distance_m
+        keep = batch[far >= 1000.0 * min_km][: n - count]
+        found.append(keep)
+        count += len(keep)
+        if count == n:
+            return np.vstack(found)
+    raise ValueError(f"{places.extract}: too few residential points {min_km} km from the store")
+
+
+def map_store_evening(places: Places, n_drivers: int, n_parcels: int, seed: int) -> Problem:
+    """The synthetic store evening on a real map: the store at the extract's strongest
+    commercial site (``routing.places``), drivers' homes (at least 2 km away) and customers (at
+    least 300 m away) on its residential streets; drivers, parcels, windows and budgets drawn
+    as in ``synthetic_store_evening`` (budgets 2–5 km at 30 km/h, as seconds). The problem's
+    travel is the straight line at 30 km/h: give it road matrices with ``with_travel``.
+
+    Raises:
+        ValueError: if the extract has no commercial site or too few residential points.
+    """
+    if not places.sites:
+        raise ValueError(f"{places.extract}: no commercial site for the store")
+    rng = np.random.default_rng(seed)
+    (site,) = spread_sites(places.sites, 1)
+    store = np.array([site.lat, site.lng])
+    homes = _houses_beyond(places, store, n_drivers, MAP_HOME_MIN_KM, rng)
+    customers = _houses_beyond(places, store, n_parcels, MAP_CUSTOMER_MIN_KM, rng)
+    return _store_evening(
+        rng, store, homes, customers, HaversineTravel(speed_kmh=SYNTHETIC_SPEED_KMH, circuity=1.0)
+    )
+
+
+def with_travel(problem: Problem, travel: TravelTimeProvider) -> Problem:
+    """The same evening (locations, drivers, parcels) on other travel times."""
+    return dataclasses.replace(problem, travel=travel)
+
+
+def _store_evening(
+    rng: np.random.Generator,
+    store: FloatArray,
+    homes: FloatArray,
+    customers: FloatArray,
+    travel: TravelTimeProvider,
+) -> Problem:
+    n_drivers, n_parcels = len(homes), len(customers)
+    locations = np.vstack([store[None, :], homes, customers])
     speed_m_s = SYNTHETIC_SPEED_KMH / 3.6
     departure = rng.uniform(16 * 3600, 19 * 3600, n_drivers)
     budget_m = rng.uniform(2000.0, 5000.0, n_drivers)
@@ -204,9 +274,4 @@ def synthetic_store_evening(n_drivers: int, n_parcels: int, seed: int) -> Proble
         )
         for j in range(n_parcels)
     )
-    return Problem(
-        locations=locations,
-        vehicles=vehicles,
-        parcels=parcels,
-        travel=HaversineTravel(speed_kmh=SYNTHETIC_SPEED_KMH, circuity=1.0),
-    )
+    return Problem(locations=locations, vehicles=vehicles, parcels=parcels, travel=travel)

@@ -267,6 +267,11 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 # Demo accounts (``seed_demo``: a superuser and accounts with a published password) load only
 # with DEBUG on or this set; production refuses both.
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
+# The demo region ``seed_demo`` loads and ``simulate`` plays: a region file of fixtures/demo/ by
+# name, or a path to one (``fixtures/demo/build_region.py`` makes one from any extract).
+# ``monaco``: Monaco and its French neighbours on the bundled road extract, on road times;
+# ``lyon``: around Lyon, on the straight-line model (no road extract of Lyon is bundled).
+DEMO_REGION = env.str("DEMO_REGION", default="monaco")
 
 # --- Trust and safety: the client's address, login lockout, request sizes ----------------------
 # How many reverse proxies in front of the application append to X-Forwarded-For. 0 (the

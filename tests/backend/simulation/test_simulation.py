@@ -12,14 +12,15 @@ from django.conf import settings
 from django.core.management import call_command
 
 from backend.analytics.selectors import store_kpis
-from backend.simulation.demo import demo_load
+from backend.simulation.demo import demo_load, region
 from backend.stores.models import Store
 from tests.workers import worker_database_url
 
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[3]
-STORE = "Brico-Maison Carré de Soie"  # customer_choice: the busiest decision path
+# The demo region's customer_choice store: the busiest decision path.
+STORE = next(s["name"] for s in region()["stores"] if s["assignment_mode"] == "customer_choice")
 DAY = date(2026, 12, 2)
 
 
@@ -28,6 +29,8 @@ def _simulate(seed: int) -> str:
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
+        # A broker database of the run's own (it is emptied): TEST_SIMULATION_BROKER_URL names
+        # another where several checkouts share one Redis.
         "SIMULATION_BROKER_URL": settings.TEST_SIMULATION_BROKER_URL,
     }
     run = subprocess.run(
@@ -87,4 +90,4 @@ def test_another_seed_gives_another_evening(transactional_db):  # type: ignore[n
 def test_seed_demo_is_idempotent(transactional_db):  # type: ignore[no-untyped-def]
     call_command("seed_demo")
     call_command("seed_demo")
-    assert Store.objects.filter(name__startswith="Brico-Maison").count() == 3
+    assert Store.objects.filter(name__startswith="Brico-Maison").count() == len(region()["stores"])

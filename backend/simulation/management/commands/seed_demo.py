@@ -2,11 +2,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backend.simulation.demo import DemoDataRefused, demo_load, region
+from backend.simulation.demo import (
+    DemoDataRefused,
+    demo_load,
+    region,
+    travel_note,
+    travel_warnings,
+)
 
 
 class Command(BaseCommand):
-    help = "Load the demo region (3 stores around Lyon, customers, drivers, managers)."
+    help = (
+        "Load the demo region (DEMO_REGION, Monaco by default: stores, customers, drivers, "
+        "managers)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -15,9 +24,12 @@ class Command(BaseCommand):
             raise CommandError(str(refused)) from refused
         data = region()
         self.stdout.write(
-            f"Demo region loaded: {len(data['stores'])} stores, {len(data['customers'])} "
-            f"customers, {len(data['drivers'])} drivers."
+            f"Demo region loaded: {data.get('name', 'demo')}, {len(data['stores'])} stores, "
+            f"{len(data['customers'])} customers, {len(data['drivers'])} drivers."
         )
+        self.stdout.write(travel_note(data))
+        for warning in travel_warnings(data):
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         self.stdout.write(f"Every demo account's password: {data['demo_password']}")
         width = max(len(a.role) for a in accounts)
         for account in accounts:
