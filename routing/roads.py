@@ -442,9 +442,16 @@ class _RoadTravel:
 
 
 def _nan_matrix(rows: Sequence[Sequence[float | None]]) -> FloatArray:
-    return np.array(
-        [[np.nan if value is None else value for value in row] for row in rows], dtype=np.float64
-    )
+    """The engine's table as floats: NaN where no route was found, and never below zero (two
+    points snapped to one road segment can come out a few decimetres apart the wrong way)."""
+    try:
+        matrix = np.array(rows, dtype=np.float64)
+    except TypeError:  # a None somewhere: no route between those two points
+        matrix = np.array(
+            [[np.nan if value is None else value for value in row] for row in rows],
+            dtype=np.float64,
+        )
+    return np.maximum(matrix, 0.0)
 
 
 class OsrmTravel(_RoadTravel):
