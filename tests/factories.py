@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.gis.geos import Point
@@ -14,6 +15,36 @@ from backend.matching.models import Offer, Trip
 from backend.stores.models import Store, StoreMembership
 
 STORE_LAT, STORE_LNG = 45.7300, 4.8800  # a retail park east of Lyon
+
+
+def request_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
+    """A delivery request as the app posts it (JSON), from Lyon; ``overrides`` replace fields."""
+    return {
+        "store_id": store_pk,
+        "order_reference": "ORD-BAD-1",
+        "dropoff_address": "12 Rue des Tilleuls, Villeurbanne",
+        "dropoff": {"lat": 45.7600, "lng": 4.8800},
+        "contact_phone": "+33 6 98 76 54 32",
+        "access_notes": "3rd floor",
+        "window_start": (timezone.now() + timedelta(minutes=20)).isoformat(),
+        "window_end": (timezone.now() + timedelta(hours=3)).isoformat(),
+        "parcels": [
+            {"weight_kg": "25.0", "volume_l": "120.0", "longest_side_cm": 140, "fragile": False}
+        ],
+        **overrides,
+    }
+
+
+def trip_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
+    """A drive home as the app declares it (JSON), from Lyon; ``overrides`` replace fields."""
+    return {
+        "store_id": store_pk,
+        "departure_earliest": timezone.now().isoformat(),
+        "departure_latest": (timezone.now() + timedelta(hours=1)).isoformat(),
+        "destination": {"lat": 45.7800, "lng": 4.8800},
+        "max_detour_min": 15,
+        **overrides,
+    }
 
 
 def point(lat: float, lng: float) -> Point:

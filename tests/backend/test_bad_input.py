@@ -15,6 +15,7 @@ from backend.accounts.models import DriverProfile
 from backend.deliveries.models import DeliveryRequest, Parcel
 from backend.matching.models import CommuteProfile, Trip
 from backend.stores.models import POLICY_FIELDS, Store
+from tests import factories
 
 ERROR_KEYS = {"code", "detail", "fields"}
 
@@ -23,32 +24,8 @@ def _iso(delta: timedelta) -> str:
     return (timezone.now() + delta).isoformat()
 
 
-def _request_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
-    return {
-        "store_id": store_pk,
-        "order_reference": "ORD-BAD-1",
-        "dropoff_address": "12 Rue des Tilleuls, Villeurbanne",
-        "dropoff": {"lat": 45.7600, "lng": 4.8800},
-        "contact_phone": "+33 6 98 76 54 32",
-        "access_notes": "3rd floor",
-        "window_start": _iso(timedelta(minutes=20)),
-        "window_end": _iso(timedelta(hours=3)),
-        "parcels": [
-            {"weight_kg": "25.0", "volume_l": "120.0", "longest_side_cm": 140, "fragile": False}
-        ],
-        **overrides,
-    }
-
-
-def _trip_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
-    return {
-        "store_id": store_pk,
-        "departure_earliest": _iso(timedelta(0)),
-        "departure_latest": _iso(timedelta(hours=1)),
-        "destination": {"lat": 45.7800, "lng": 4.8800},
-        "max_detour_min": 15,
-        **overrides,
-    }
+_request_body = factories.request_body
+_trip_body = factories.trip_body
 
 
 def _profile_body(**overrides: Any) -> dict[str, Any]:

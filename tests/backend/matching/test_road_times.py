@@ -3,11 +3,9 @@ places off the network refused, and an engine that is down degrading the product
 stopping it."""
 
 import socket
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from backend.deliveries.models import DeliveryRequest
 from backend.matching.models import Offer, Trip
@@ -20,36 +18,13 @@ BEAUSOLEIL = {"lat": 43.7445, "lng": 7.4236}
 AT_SEA = {"lat": 43.7150, "lng": 7.4300}
 
 
-def _iso(delta: timedelta) -> str:
-    return (timezone.now() + delta).isoformat()
-
-
 def _request_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
-    return {
-        "store_id": store_pk,
-        "order_reference": "ORD-ROAD-1",
-        "dropoff_address": "Place du Casino, Monaco",
-        "dropoff": CASINO,
-        "contact_phone": "+33 6 98 76 54 32",
-        "access_notes": "",
-        "window_start": _iso(timedelta(minutes=20)),
-        "window_end": _iso(timedelta(hours=3)),
-        "parcels": [
-            {"weight_kg": "25.0", "volume_l": "120.0", "longest_side_cm": 140, "fragile": False}
-        ],
-        **overrides,
-    }
+    monaco = {"dropoff_address": "Place du Casino, Monaco", "dropoff": CASINO}
+    return factories.request_body(store_pk, **{**monaco, **overrides})
 
 
 def _trip_body(store_pk: int, **overrides: Any) -> dict[str, Any]:
-    return {
-        "store_id": store_pk,
-        "departure_earliest": _iso(timedelta(0)),
-        "departure_latest": _iso(timedelta(hours=1)),
-        "destination": BEAUSOLEIL,
-        "max_detour_min": 15,
-        **overrides,
-    }
+    return factories.trip_body(store_pk, **{"destination": BEAUSOLEIL, **overrides})
 
 
 @pytest.fixture
