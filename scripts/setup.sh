@@ -33,10 +33,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python virtualenv ------------------------------------------------------------------------
-# Python 3.12: the road engine's bindings (osrm-bindings) are built for it only.
-PYTHON="${PYTHON:-python3.12}"
-command -v "$PYTHON" >/dev/null || die "Python 3.12 is required (set PYTHON to its interpreter)"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || die "Python 3.12 is required"
+# Python 3.12: the road engine's bindings (osrm-bindings) are built for it only. PYTHON, else
+# python3.12 on the PATH, else a 3.12 installed by pyenv.
+is_312() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; }
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.12 python3; do
+    if [ -n "$candidate" ] && is_312 "$candidate"; then echo "$candidate"; return 0; fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in "$(pyenv root)"/versions/3.12*/bin/python3.12; do
+      if [ -x "$candidate" ] && is_312 "$candidate"; then echo "$candidate"; return 0; fi
+    done
+  fi
+  return 1
+}
+PYTHON="$(find_python)" || die "Python 3.12 is required (install it, or set PYTHON to its interpreter)"
 if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then
   log "Replacing .venv, made with another Python"
   rm -rf .venv
