@@ -281,6 +281,7 @@ class ManagerStoreDriverDecisionApi(APIView):
         tags=["manager"],
         request=DriverDecisionInputSerializer,
         responses=StoreDriverSerializer,
+        operation_id="manager_stores_drivers_decide",
         summary="Approve, reject, suspend or reinstate one of the store's staff drivers",
         parameters=[
             OpenApiParameter(

@@ -17,6 +17,7 @@ drf-spectacular builds it from the views and serializers; this module adds what 
   ``nullable`` beside an ``allOf`` without a ``type`` (which 3.0.3 says has no effect).
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +127,7 @@ class ApiAutoSchema(AutoSchema):
                                 {
                                     "type": "object",
                                     "properties": {"code": {"type": "string", "enum": codes}},
+                                    "required": ["code"],
                                 },
                             ]
                         }
@@ -213,6 +215,50 @@ def _nullable_refs(node: Any) -> Any:
     return node
 
 
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node))
+    return set()
+
+
+def _reachable(roots: set[str], schemas: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in schemas:
+            seen.add(name)
+            todo.extend(_refs(schemas[name]))
+    return seen
+
+
+def _request_defaults_described(result: dict[str, Any]) -> None:
+    """A default in a component that only request bodies use says what the server assumes when
+    the field is left out: said in the description rather than as ``default``, which some
+    generators (openapi-typescript) take as "always present" and so make the client send it."""
+    schemas = result.get("components", {}).get("schemas", {})
+    operations = [
+        operation
+        for item in result.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+    ]
+    into_requests = _reachable(_refs([o.get("requestBody", {}) for o in operations]), schemas)
+    into_responses = _reachable(_refs([o.get("responses", {}) for o in operations]), schemas)
+    for name in into_requests - into_responses:
+        for prop in schemas[name].get("properties", {}).values():
+            if "default" in prop:
+                default = prop.pop("default")
+                shown = json.dumps(default, ensure_ascii=False)
+                text = prop.get("description", "")
+                prop["description"] = f"{text} Default: {shown}.".strip()
+
+
 def postprocess_contract(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    """The schema's last pass: nullable references in 3.0.3 form."""
-    return _nullable_refs(result)  # type: ignore[no-any-return]
+    """The schema's last pass: nullable references in 3.0.3 form, request defaults described."""
+    result = _nullable_refs(result)
+    _request_defaults_described(result)
+    return result

@@ -203,6 +203,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids (the generated clients' method names) without the version prefix:
+    # ``offers_respond_create``, not ``api_v1_offers_respond_create``.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Swagger UI is served by the application itself: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
