@@ -87,6 +87,7 @@ def generated_client(schema_file: Path) -> Iterator[ModuleType]:
 
 
 def ts_tool(name: str) -> Path:
+    """A TypeScript tool installed by the set-up; fails (not skips) without it."""
     tool = TS_TOOLS / name
     if not tool.exists():
         pytest.fail(
