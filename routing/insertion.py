@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -115,6 +115,43 @@ class RouteSet:
     max_longest_side_cm: FloatArray
     max_parcels: FloatArray
     max_detour_s: FloatArray
+
+    def subset(self, rows: Sequence[int]) -> RouteSet:
+        """These trips only, in this order."""
+        index = np.asarray(rows, dtype=np.intp)
+        return RouteSet(
+            trip_ids=tuple(self.trip_ids[i] for i in index),
+            **{
+                name: getattr(self, name)[index]
+                for name in (
+                    "n_stops",
+                    "points",
+                    "earliest_s",
+                    "latest_s",
+                    "service_s",
+                    "load_weight_kg",
+                    "load_volume_l",
+                    "capacity_weight_kg",
+                    "capacity_volume_l",
+                    "max_longest_side_cm",
+                    "max_parcels",
+                    "max_detour_s",
+                )
+            },
+        )
+
+    def without_windows_or_budgets(self) -> RouteSet:
+        """The same routes with every stop's window open and no detour budget (departure
+        windows and capacities kept): for ranking by detour alone."""
+        earliest, latest = self.earliest_s.copy(), self.latest_s.copy()
+        earliest[:, 1:] = -np.inf
+        latest[:, 1:] = np.inf
+        return replace(
+            self,
+            earliest_s=earliest,
+            latest_s=latest,
+            max_detour_s=np.full_like(self.max_detour_s, np.inf),
+        )
 
     @classmethod
     def from_trips(cls, trips: Sequence[Trip]) -> RouteSet:

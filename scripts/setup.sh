@@ -58,6 +58,13 @@ fi
 # The TypeScript side of the API contract test: npm ci, again only when its lock changes.
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then bash scripts/contract_tools.sh; fi
 
+# --- road network -----------------------------------------------------------------------------
+# The bundled extract (or ROAD_EXTRACT, a deployment's own .osm.pbf) prepared for OSRM's car
+# profile once, under .local/osrm/, and reused until the extract or the profile changes.
+ROAD_EXTRACT="${ROAD_EXTRACT:-fixtures/osm/monaco-region.osm.pbf}"
+log "Preparing the road network from $ROAD_EXTRACT (once)"
+OSRM_DATA_PATH="$(.venv/bin/python -m routing.roads prepare "$ROAD_EXTRACT" .local/osrm)"
+
 # --- PostgreSQL + PostGIS ---------------------------------------------------------------------
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -149,6 +156,7 @@ mkdir -p .local
   echo "# Written by scripts/setup.sh: where this checkout's servers are."
   echo "DATABASE_URL=$DATABASE_URL"
   echo "REDIS_URL=$REDIS_URL"
+  echo "OSRM_DATA=$OSRM_DATA_PATH"
 } > .local/env
 
 # --- schema -----------------------------------------------------------------------------------

@@ -3,13 +3,34 @@ that every answer the suite gets from the API is one its schema declares."""
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from backend.accounts.models import User
+from routing.roads import prepare_osrm
 from tests import factories
+
+MONACO_EXTRACT = Path(django_settings.ROOT_DIR) / "fixtures" / "osm" / "monaco-region.osm.pbf"
+
+
+@pytest.fixture(scope="session")
+def monaco_osrm() -> Path:
+    """The bundled Monaco-region extract prepared for OSRM (once; set-up has usually done it)."""
+    return prepare_osrm(
+        MONACO_EXTRACT, Path(django_settings.ROOT_DIR) / ".local" / "osrm"
+    ).osrm_path
+
+
+@pytest.fixture
+def on_roads(settings, monaco_osrm: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Travel times from OSRM on the Monaco region, in process."""
+    settings.TRAVEL_ENGINE = "osrm"
+    settings.OSRM_DATA = str(monaco_osrm)
+    return
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, DriverStatus, User
 from backend.deliveries.models import DeliveryRequest, Parcel
-from backend.matching.geometry import reach_ellipse
+from backend.matching.geometry import trip_reaches
 from backend.matching.models import Offer, Trip
-from backend.matching.routing_adapter import prefilter_budget_m
 from backend.stores.models import Store, StoreMembership
 
 STORE_LAT, STORE_LNG = 45.7300, 4.8800  # a retail park east of Lyon
@@ -122,13 +121,18 @@ class TripFactory(factory.django.DjangoModelFactory):
     capacity_l = Decimal("1500")
     max_length_cm = 200
     max_detour_s = 900
-    reach_area = factory.LazyAttribute(
-        lambda trip: reach_ellipse(
-            store=trip.store.location,
-            home=trip.destination,
-            budget_m=prefilter_budget_m(trip.max_detour_s),
+
+    class Params:
+        # What the service computes on creation, with the travel model configured.
+        reach = factory.LazyAttribute(
+            lambda trip: trip_reaches(
+                store=trip.store.location, homes=[trip.destination], budgets_s=[trip.max_detour_s]
+            )[0]
         )
-    )
+
+    direct_s = factory.LazyAttribute(lambda trip: trip.reach.direct_s)
+    reach_m = factory.LazyAttribute(lambda trip: trip.reach.reach_m)
+    reach_area = factory.LazyAttribute(lambda trip: trip.reach.area)
 
 
 class OfferFactory(factory.django.DjangoModelFactory):

@@ -40,7 +40,9 @@ def test_compose_file_is_valid_and_runs_every_service() -> None:
         [*compose, "config"], cwd=ROOT, capture_output=True, text=True, check=True, env=key
     ).stdout
     services = yaml.safe_load(rendered)["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
+    assert set(services) == {"db", "redis", "osrm", "web", "worker", "beat"}
+    assert services["osrm"]["image"].startswith("osrm/osrm-backend")
+    assert services["web"]["environment"]["OSRM_URL"] == "http://osrm:5000"
     assert services["db"]["image"].startswith("postgis/postgis")
     for name in ("web", "worker", "beat"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgis://")

@@ -19,8 +19,8 @@ class HealthApi(APIView):
         operation_id="healthz",
         tags=["operations"],
         responses={200: HealthSerializer, 503: HealthSerializer},
-        summary="Health of the database, PostGIS, migrations and Redis",
+        summary="Health of the database, PostGIS, migrations, Redis and the road engine",
     )
     def get(self, request: Request) -> Response:
         report = health_report()
-        return Response(report, status=200 if report["status"] == "ok" else 503)
+        return Response(report, status=503 if report["status"] == "error" else 200)

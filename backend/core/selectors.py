@@ -7,12 +7,16 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
+from backend.core import travel
+from routing.roads import TravelUnavailable
+
 
 class CheckResult(TypedDict, total=False):
-    status: str  # "ok" or "error"
+    status: str  # "ok", "degraded" or "error"
     detail: str
     version: str
     pending: int
+    engine: str
 
 
 class HealthReport(TypedDict):
@@ -73,8 +77,34 @@ def _check_redis() -> CheckResult:
     return {"status": "ok"}
 
 
+def _check_roads() -> CheckResult:
+    """The travel engine: "degraded" (not an error: the product falls back to straight-line
+    estimates) when the road engine cannot be loaded, or did not answer a call lately."""
+    engine = str(settings.TRAVEL_ENGINE)
+    if not travel.road_configured():
+        return {"status": "ok", "engine": engine}
+    try:
+        road = travel.road_travel()
+        if road is not None:
+            road.ping()
+    except TravelUnavailable as exc:
+        return {"status": "degraded", "engine": engine, "detail": _error(exc)["detail"]}
+    try:
+        fallback = travel.degraded_since()
+    except Exception:  # the cache is Redis: its own check reports it
+        fallback = None
+    if fallback is not None:
+        return {
+            "status": "degraded",
+            "engine": engine,
+            "detail": f"straight-line estimates used since {fallback['at']}: {fallback['detail']}",
+        }
+    return {"status": "ok", "engine": engine}
+
+
 def health_report() -> HealthReport:
-    """Check the database, PostGIS, pending migrations and Redis; never raises."""
+    """Check the database, PostGIS, pending migrations, Redis and the road engine; never
+    raises. "degraded" (the road engine) still serves: the probe answers 200."""
     checks: dict[str, CheckResult] = {"database": _check_database()}
     if checks["database"]["status"] == "ok":
         checks["postgis"] = _check_postgis()
@@ -84,5 +114,8 @@ def health_report() -> HealthReport:
         checks["postgis"] = unreachable
         checks["migrations"] = unreachable
     checks["redis"] = _check_redis()
-    ok = all(check["status"] == "ok" for check in checks.values())
-    return {"status": "ok" if ok else "error", "checks": checks}
+    checks["roads"] = _check_roads()
+    statuses = {check["status"] for check in checks.values()}
+    if "error" in statuses:
+        return {"status": "error", "checks": checks}
+    return {"status": "degraded" if "degraded" in statuses else "ok", "checks": checks}

@@ -19,6 +19,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from backend.accounts.models import DriverProfile, User
+from backend.core import travel
 from backend.core.errors import InvalidInput, NotAllowed
 from backend.deliveries import notices
 from backend.deliveries.errors import (
@@ -117,6 +118,7 @@ def request_create(*, customer: User, posted: PostedRequest) -> DeliveryRequest:
             f"The drop-off is {distance_m / 1000:.1f} km from the store; this store delivers "
             f"within {store.service_radius_m / 1000:.1f} km.",
         )
+    travel.require_routable(store=store.location, point=posted.dropoff_point, field="dropoff")
     _check_window(start=posted.window_start, end=posted.window_end)
     _check_parcels(store=store, parcels=posted.parcels)
     request = DeliveryRequest.objects.create(

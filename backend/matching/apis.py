@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from backend.accounts.auth import user_of
 from backend.accounts.errors import DriverNotApproved
+from backend.core import travel
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.idempotency import idempotent
 from backend.core.schema import raises
@@ -377,7 +378,11 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
         return CommuteProfile.objects.filter(driver=user_of(self.request))
 
     def perform_create(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
-        _check_works_at(self.request, serializer.validated_data["store"])
+        store = serializer.validated_data["store"]
+        _check_works_at(self.request, store)
+        travel.require_routable(
+            store=store.location, point=serializer.validated_data["home"], field="home"
+        )
         try:
             serializer.save(driver=user_of(self.request))
         except IntegrityError as exc:

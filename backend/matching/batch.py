@@ -19,9 +19,10 @@ from django.utils import timezone
 
 import routing
 from backend.accounts.selectors import driver_is_approved
+from backend.core import travel
 from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.models import Offer, Trip, Van, VanPlan, VanStop
-from backend.matching.routing_adapter import build_problem, snapshot_of
+from backend.matching.routing_adapter import Built, build_problem, snapshot_of
 from backend.matching.selectors import rank_insertions
 from backend.matching.services import offer_fee_eur, offer_notify, request_fee_step_up
 from backend.stores.models import Store
@@ -74,7 +75,14 @@ def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> Bat
     now = timezone.now()
     store = Store.objects.get(pk=store_id)
     raised = fees_raise(store=store, now=now)
-    problem, open_requests, trips, vans, for_vans = build_problem(store=store, now=now)
+
+    def on(provider: routing.TravelTimeProvider) -> Built:
+        built = build_problem(store=store, now=now, provider=provider)
+        built[0].matrices  # noqa: B018 - the travel times now, so an engine failure falls back here
+        return built
+
+    planned = travel.on_roads(on)
+    problem, open_requests, trips, vans, for_vans = planned.value
     if not open_requests:  # nothing to place: no solve, and no van plan to keep
         VanPlan.objects.filter(store=store).delete()
         return BatchResult(store_id, 0, len(trips), 0, raised, 0, 0, clock.perf_counter() - started)
@@ -171,6 +179,7 @@ def _offer_from_batch(*, request_id: int, trip: Trip, now: datetime) -> int:
             source=Offer.Source.BATCH,
             detour_s=max(0, round(insertion.added_detour_s)),
             detour_m=max(0, round(insertion.added_detour_m)),
+            travel_engine=ranked[0].engine,
             shown_detour_s=shown.detour_s,
             shown_detour_m=shown.detour_m,
             fee_eur=offer_fee_eur(request=request, store=request.store, shown=shown),

@@ -58,6 +58,18 @@ class Trip(models.Model):
     direct_m = models.PositiveIntegerField(
         help_text="Straight-line distance from the store to the destination, metres."
     )
+    direct_s = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Travel time from the store to the destination, seconds (null: not known).",
+    )
+    reach_m = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Bound of d(store, drop-off) + d(drop-off, destination) in straight-line metres for "
+            "every drop-off the trip could take: the candidate prefilter's ellipse."
+        ),
+    )
     reach_area = gis_models.PolygonField(
         srid=4326,
         spatial_index=True,
@@ -155,6 +167,8 @@ class Offer(models.Model):
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="offers")
     detour_s = models.PositiveIntegerField()
     detour_m = models.PositiveIntegerField()
+    # Which travel model measured the detour: a road engine, or the straight-line estimate.
+    travel_engine = models.CharField(max_length=12, db_default="haversine")
     shown_detour_s = models.PositiveIntegerField(db_default=0)
     shown_detour_m = models.PositiveIntegerField(db_default=0)
     fee_eur = models.DecimalField(max_digits=6, decimal_places=2)

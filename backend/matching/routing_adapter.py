@@ -6,12 +6,13 @@ Times given to the routing core are epoch seconds; points are (lat, lng) degrees
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import F, FloatField, Func, Max, Q, QuerySet
+from django.db.models import F, FloatField, Func, Max, Q, QuerySet, Value
 from django.utils import timezone
 
 import routing
@@ -27,20 +28,8 @@ from backend.matching.models import OfferState, Trip, Van
 from backend.stores.models import Store
 
 
-def travel_provider() -> routing.TravelTimeProvider:
-    """The travel times matching uses (settings: ROUTING_SPEED_KMH, ROUTING_CIRCUITY)."""
-    return routing.HaversineTravel(
-        speed_kmh=float(settings.ROUTING_SPEED_KMH), circuity=float(settings.ROUTING_CIRCUITY)
-    )
-
-
 def epoch_s(moment: datetime) -> float:
     return moment.timestamp()
-
-
-def prefilter_budget_m(max_detour_s: float) -> float:
-    """A detour budget in seconds as straight-line metres, never smaller than the truth."""
-    return max_detour_s * float(settings.MATCHING_PREFILTER_SPEED_KMH) / 3.6
 
 
 def latlng(point: Point) -> tuple[float, float]:
@@ -133,11 +122,18 @@ class _Coordinate(Func):
         )
 
 
-def snapshots(trips: QuerySet[Trip]) -> list[TripSnapshot]:
-    """Read trips as snapshots, in the queryset's order."""
+def snapshots(trips: QuerySet[Trip], *, store: Store | None = None) -> list[TripSnapshot]:
+    """Read trips as snapshots, in the queryset's order; ``store``: the store of every one of
+    them, when known (its place is then not joined per trip)."""
+    if store is not None:
+        store_lat: Any = Value(store.location.y, output_field=FloatField())
+        store_lng: Any = Value(store.location.x, output_field=FloatField())
+    else:
+        store_lat = _Coordinate("ST_Y", "store__location")
+        store_lng = _Coordinate("ST_X", "store__location")
     rows = trips.annotate(
-        store_lat=_Coordinate("ST_Y", "store__location"),
-        store_lng=_Coordinate("ST_X", "store__location"),
+        store_lat=store_lat,
+        store_lng=store_lng,
         home_lat=_Coordinate("ST_Y", "destination"),
         home_lng=_Coordinate("ST_X", "destination"),
     ).values_list(*_SNAPSHOT_FIELDS)
@@ -186,9 +182,10 @@ def _today_at(store: Store, moment: datetime, local_time: time) -> datetime:
     return datetime.combine(day, local_time, tzinfo=tz)
 
 
-def build_problem(
-    *, store: Store, now: datetime
-) -> tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]:
+Built = tuple[routing.Problem, list[DeliveryRequest], list[Trip], list[Van], set[int]]
+
+
+def build_problem(*, store: Store, now: datetime, provider: routing.TravelTimeProvider) -> Built:
     """The store's evening as a routing problem. Vehicle ids: ``trip-<id>`` and ``van-<id>``;
     parcel ids: ``request-<id>``. Returns the problem, the open requests, the trips, the vans
     and the ids of the open requests past the van cut-off."""
@@ -292,7 +289,7 @@ def build_problem(
         locations=np.asarray(locations, dtype=np.float64),
         vehicles=tuple(vehicles),
         parcels=tuple(parcels),
-        travel=travel_provider(),
+        travel=provider,
         pinned=pinned,
     )
     return problem, open_requests, trips, vans, for_vans

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
@@ -22,7 +23,8 @@ from django.db.models import (
 from django.utils import timezone
 
 import routing
-from backend.accounts.models import DriverStatus, User
+from backend.accounts.models import DriverProfile, DriverStatus, User
+from backend.core import travel
 from backend.core.export import export_rows
 from backend.core.geo import SphereDistance, sphere_distance_m
 from backend.deliveries.models import DeliveryRequest, Earning, RequestState
@@ -40,17 +42,11 @@ from backend.matching.routing_adapter import (
     TripSnapshot,
     carried_by_trip,
     latlng,
-    prefilter_budget_m,
     routing_trip,
     snapshot_of,
     snapshots,
-    travel_provider,
     trip_parcel,
 )
-
-
-def speed_m_per_s() -> float:
-    return float(settings.ROUTING_SPEED_KMH) / 3.6
 
 
 def driver_earned_this_year_eur(*, driver_id: int) -> Decimal:
@@ -93,16 +89,17 @@ def straight_detour_m(d_sd: Any, d_dh: Any, d_sh: Any) -> ExpressionWrapper:
 
 def opportunities_for_trip(*, trip: Trip) -> QuerySet[RequestWithTotals]:
     """Open requests at the trip's store that fit its capacity, departure and detour budget
-    (straight-line lower bound, so nothing feasible is lost), smallest straight detour first.
+    (the trip's reach, a bound valid for every travel model, so nothing feasible is lost),
+    smallest straight detour first.
     Annotates the request totals (``with_request_totals``) and ``straight_m``.
     """
     now = timezone.now()
     remaining_kg = trip.capacity_kg - trip.load_kg
     remaining_l = trip.capacity_l - trip.load_l
-    budget_m = trip.max_detour_s * speed_m_per_s()
     store_point = trip.store.location
-    circuity = float(settings.ROUTING_CIRCUITY)
-    reach_s = (trip.direct_m + budget_m) * circuity / speed_m_per_s()
+    # Every stop is reached within the whole route's time, t(S,H) + budget; unknown t(S,H)
+    # bounds nothing.
+    reach_s = trip.direct_s + trip.max_detour_s if trip.direct_s is not None else MAX_TRIP_REACH_S
     declined = Offer.objects.filter(request=OuterRef("pk"), trip=trip, state=OfferState.DECLINED)
     open_here = (
         DeliveryRequest.objects.filter(
@@ -113,7 +110,7 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[RequestWithTotals]:
             window_end__gt=max(now, trip.departure_earliest),
             window_start__lte=trip.departure_latest + timedelta(seconds=reach_s),
             # The drop-off lies in the disc around the store that holds the whole ellipse.
-            dropoff_point__dwithin=(store_point, D(m=trip.direct_m + budget_m)),
+            dropoff_point__dwithin=(store_point, D(m=trip.reach_m)),
         )
         .exclude(customer_id=trip.driver_id)
         .exclude(Exists(declined))
@@ -126,7 +123,7 @@ def opportunities_for_trip(*, trip: Trip) -> QuerySet[RequestWithTotals]:
         )
         .annotate(straight_m=straight_detour_m(F("d_sd"), F("d_dh"), float(trip.direct_m)))
         .filter(
-            straight_m__lte=budget_m,
+            straight_m__lte=trip.reach_m - trip.direct_m,
             weight_kg__lte=remaining_kg,
             volume_l__lte=remaining_l,
             longest_side_cm__lte=trip.max_length_cm,
@@ -176,14 +173,17 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
     """Active trips from the request's store that could take it: the drop-off lies in the
     trip's reach (a spatial index lookup), departure fits the window, room is left, the driver
     is not the customer, not at the earnings cap and has no offer yet for this request, and
-    d(S,D) + d(D,H) ≤ d(S,H) + budget in straight-line metres — a lower bound of the real
-    detour, so no feasible trip is lost. Smallest straight-line detour first; annotates
-    ``straight_m``."""
+    d(S,D) + d(D,H) ≤ the trip's reach in straight-line metres (``geometry.trip_reaches``: a
+    bound valid for road and straight-line times alike), so no feasible trip is lost. Smallest
+    straight-line detour first; annotates ``straight_m``."""
     now = timezone.now()
     store = request.store
     totals = request_totals(request_id=request.pk)
     d_sd = sphere_distance_m(request.dropoff_point, store.location)
-    existing = Offer.objects.filter(request=request, trip=OuterRef("pk"))
+    # Set-valued subqueries (hashed once by the planner), not a join or lookup per trip: where
+    # roads make the reach wide, thousands of trips pass the spatial index.
+    offered = Offer.objects.filter(request=request).values("trip_id")
+    approved = DriverProfile.objects.filter(status=DriverStatus.APPROVED).values("user_id")
     return (
         Trip.objects.filter(
             reach_area__intersects=request.dropoff_point,
@@ -193,11 +193,11 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
             departure_earliest__lt=request.window_end,
             max_length_cm__gte=totals.longest_side_cm,
             # Only approved drivers are offered anything.
-            driver__driver_profile__status=DriverStatus.APPROVED,
+            driver_id__in=approved,
         )
         .exclude(driver_id=request.customer_id)
         .exclude(driver_id__in=drivers_at_cap_subquery())
-        .exclude(Exists(existing))
+        .exclude(pk__in=offered)
         .annotate(
             room_kg=F("capacity_kg") - F("load_kg"),
             room_l=F("capacity_l") - F("load_l"),
@@ -210,7 +210,7 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
         .filter(
             room_kg__gte=totals.weight_kg,
             room_l__gte=totals.volume_l,
-            straight_m__lte=F("max_detour_s") * prefilter_budget_m(1),
+            straight_m__lte=F("reach_m") - F("direct_m"),
         )
         .select_related("store")
         .order_by("straight_m", "id")
@@ -219,6 +219,9 @@ def trip_candidates_for_request(*, request: DeliveryRequest) -> QuerySet[Trip]:
 
 # How many prefiltered candidates go to the exact insertion.
 MAX_CANDIDATES = 500
+# A stop of a trip whose travel time home is not known may be reached this late at most (the
+# longest departure window and drive allowed).
+MAX_TRIP_REACH_S = 6 * 3600
 
 
 # --- what drivers who are not assigned are shown -------------------------------------------------
@@ -247,9 +250,11 @@ def _rounded(value: float, step: int) -> int:
 
 
 def _insertions_by_trip(
-    trips: Sequence[routing.Trip], parcel: routing.TripParcel
+    trips: Sequence[routing.Trip],
+    parcel: routing.TripParcel,
+    provider: routing.TravelTimeProvider,
 ) -> dict[int, routing.Insertion]:
-    found = routing.best_insertions(list(trips), parcel, travel_provider(), k=len(trips))
+    found = routing.best_insertions(list(trips), parcel, provider, k=len(trips))
     return {insertion.trip: insertion for insertion in found}
 
 
@@ -264,7 +269,11 @@ def _without_windows(trip: routing.Trip) -> routing.Trip:
 
 
 def shown_detours(
-    *, request: DeliveryRequest, totals: RequestTotals, trips: Sequence[routing.Trip]
+    *,
+    request: DeliveryRequest,
+    totals: RequestTotals,
+    trips: Sequence[routing.Trip],
+    provider: routing.TravelTimeProvider,
 ) -> list[ShownDetour]:
     """For each of ``trips`` (with the parcels they already carry), the detour to show for
     ``request`` (see ``ShownDetour``): the cheapest insertion of its parcels at the drop-off
@@ -286,12 +295,15 @@ def shown_detours(
         )
         for trip in trips
     ]
-    found = _insertions_by_trip(relaxed, parcel)
+    # The area's centre stands for every drop-off in it: snapped to its nearest road.
+    provider = travel.lenient(provider)
+    found = _insertions_by_trip(relaxed, parcel, provider)
     missing = [index for index in range(len(trips)) if index not in found]
     if missing:
         unwindowed = _insertions_by_trip(
             [_without_windows(relaxed[index]) for index in missing],
             replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
+            provider,
         )
         # Always fits now: no window, budget or capacity is left to break.
         found |= {missing[index]: insertion for index, insertion in unwindowed.items()}
@@ -307,14 +319,39 @@ def shown_detours(
 # --- offering -----------------------------------------------------------------------------------
 
 
+# With a road engine, at most this many candidates get exact road times: the others are
+# ranked first on the engine's approximate cell-to-cell matrix (``routing.roads.CellTravel``).
+EXACT_SHORTLIST = 100
+
+
+def _shortlist(
+    routes: routing.RouteSet, parcel: routing.TripParcel, provider: routing.TravelTimeProvider
+) -> list[int] | None:
+    """The indices of the ``EXACT_SHORTLIST`` trips where ``parcel`` adds the least detour on
+    the approximate matrix, budgets and windows aside (they are checked exactly after); None
+    when every trip gets exact times (few trips, or no approximate matrix)."""
+    cells = getattr(provider, "cells", None)
+    if cells is None or len(routes.trip_ids) <= EXACT_SHORTLIST:
+        return None
+    found = routing.best_insertions(
+        routes.without_windows_or_budgets(),
+        replace(parcel, earliest_s=-math.inf, latest_s=math.inf),
+        cells,
+        k=EXACT_SHORTLIST,
+    )
+    return [insertion.trip for insertion in found]
+
+
 @dataclass(frozen=True)
 class RankedInsertion:
     """A trip and the cheapest insertion of a request into its current route (the detour it
-    adds, in seconds and metres, is the insertion's), with the detour its driver is shown."""
+    adds, in seconds and metres, is the insertion's), with the detour its driver is shown and
+    the travel model that measured both (``core.travel``: a road engine, or ``haversine``)."""
 
     trip: TripSnapshot
     insertion: routing.Insertion
     shown: ShownDetour
+    engine: str
 
 
 def rank_insertions(
@@ -322,44 +359,61 @@ def rank_insertions(
 ) -> list[RankedInsertion]:
     """The k trips where the request adds the least detour to the current route, with that
     insertion, least detour first; trips where it does not fit (windows, capacity, budget) are
-    left out."""
+    left out. On road times, or the straight-line estimate when the engine cannot answer."""
     if not trips or k <= 0:
         return []
     carried = carried_by_trip([trip.id for trip in trips if trip.request_count > 0])
     routing_trips = [routing_trip(trip, carried.get(trip.id, [])) for trip in trips]
     totals = request_totals(request_id=request.pk)
-    insertions = routing.best_insertions(
-        routing.RouteSet.from_trips(routing_trips),
-        trip_parcel(request, totals),
-        travel_provider(),
-        k=k,
-    )
-    shown = shown_detours(
-        request=request,
-        totals=totals,
-        trips=[routing_trips[insertion.trip] for insertion in insertions],
-    )
+    routes = routing.RouteSet.from_trips(routing_trips)
+    parcel = trip_parcel(request, totals)
+
+    def ranked(
+        provider: routing.TravelTimeProvider,
+    ) -> tuple[list[routing.Insertion], list[ShownDetour]]:
+        shortlist = _shortlist(routes, parcel, provider)
+        if shortlist is None:
+            insertions = routing.best_insertions(routes, parcel, provider, k=k)
+        else:
+            exact = routing.best_insertions(routes.subset(shortlist), parcel, provider, k=k)
+            insertions = [replace(found, trip=shortlist[found.trip]) for found in exact]
+        shown = shown_detours(
+            request=request,
+            totals=totals,
+            trips=[routing_trips[insertion.trip] for insertion in insertions],
+            provider=provider,
+        )
+        return insertions, shown
+
+    found = travel.on_roads(ranked)
+    insertions, shown = found.value
     return [
-        RankedInsertion(trip=trips[insertion.trip], insertion=insertion, shown=detour)
+        RankedInsertion(
+            trip=trips[insertion.trip], insertion=insertion, shown=detour, engine=found.engine
+        )
         for insertion, detour in zip(insertions, shown, strict=True)
     ]
 
 
 def candidates_for_request(*, request: DeliveryRequest) -> list[TripSnapshot]:
     """The prefiltered trips (see ``trip_candidates_for_request``), at most MAX_CANDIDATES."""
-    return snapshots(trip_candidates_for_request(request=request)[:MAX_CANDIDATES])
+    return snapshots(
+        trip_candidates_for_request(request=request)[:MAX_CANDIDATES], store=request.store
+    )
 
 
 @dataclass(frozen=True)
 class Opportunity:
     """An open request a trip can take and what it adds to the trip's current route (exact
     insertion, never negative): ``detour_s`` seconds and ``detour_m`` metres, and ``shown``,
-    what the driver is told. The request row comes with its store and parcels."""
+    what the driver is told, measured by ``engine`` (a road engine, or ``haversine``). The
+    request row comes with its store and parcels."""
 
     request: DeliveryRequest
     detour_s: float
     detour_m: float
     shown: ShownDetour
+    engine: str
 
 
 def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
@@ -371,22 +425,44 @@ def trip_feed(*, trip: Trip, limit: int = 50) -> list[Opportunity]:
     carried = carried_by_trip([trip.pk]) if trip.request_count else {}
     route = routing_trip(snapshot_of(trip), carried.get(trip.pk, []))
     routes = routing.RouteSet.from_trips([route])
-    travel = travel_provider()
-    fits = []
-    for request in prefiltered:
-        parcel = trip_parcel(request, totals_of(request))
-        found = routing.best_insertions(routes, parcel, travel, k=1)
-        if found:
-            fits.append((request, found[0]))
-    fits.sort(key=lambda fit: (max(0.0, fit[1].added_detour_s), fit[0].pk))
+
+    def fits(
+        provider: routing.TravelTimeProvider,
+    ) -> list[tuple[DeliveryRequest, routing.Insertion, ShownDetour]]:
+        # Every stop of the route to and from every drop-off, in two road tables: the
+        # insertions below then find their legs in the engine's memory.
+        stops = routes.points.reshape(-1, 2)
+        dropoffs = np.asarray([latlng(request.dropoff_point) for request in prefiltered])
+        provider.between(stops, dropoffs)
+        provider.between(dropoffs, stops)
+        found = []
+        for request in prefiltered:
+            parcel = trip_parcel(request, totals_of(request))
+            best = routing.best_insertions(routes, parcel, provider, k=1)
+            if best:
+                found.append((request, best[0]))
+        found.sort(key=lambda fit: (max(0.0, fit[1].added_detour_s), fit[0].pk))
+        return [
+            (
+                request,
+                insertion,
+                shown_detours(
+                    request=request, totals=totals_of(request), trips=[route], provider=provider
+                )[0],
+            )
+            for request, insertion in found[:limit]
+        ]
+
+    measured = travel.on_roads(fits)
     return [
         Opportunity(
             request=request,
             detour_s=max(0.0, insertion.added_detour_s),
             detour_m=max(0.0, insertion.added_detour_m),
-            shown=shown_detours(request=request, totals=totals_of(request), trips=[route])[0],
+            shown=shown,
+            engine=measured.engine,
         )
-        for request, insertion in fits[:limit]
+        for request, insertion, shown in measured.value
     ]
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from backend.core.fields import LatLngField
+from backend.core.travel import HAVERSINE
 from backend.deliveries.serializers import DriverPublicSerializer, RequestOfferedSerializer
 from backend.matching.models import CommuteProfile, Offer, Trip
 from backend.matching.selectors import Opportunity
@@ -67,6 +68,12 @@ SHOWN_DETOUR_HELP = (
     "exact drop-off, and rounded: seconds to the minute, metres to 500 m."
 )
 
+TRAVEL_ENGINE_HELP = (
+    "What measured the detour: a road engine (osrm) on real roads, or haversine, the "
+    "straight-line estimate used when no road engine could answer."
+)
+DETOUR_ESTIMATED_HELP = "True when the detour is a straight-line estimate, not a road time."
+
 
 # An ``Opportunity`` of a trip's feed: the request as a driver it is offered to sees it, then the
 # metres and seconds it adds to the trip's route as shown (``ShownDetour``). No docstring of its
@@ -74,9 +81,17 @@ SHOWN_DETOUR_HELP = (
 class OpportunitySerializer(RequestOfferedSerializer):
     detour_m = serializers.SerializerMethodField(help_text=SHOWN_DETOUR_HELP)
     detour_s = serializers.SerializerMethodField(help_text=SHOWN_DETOUR_HELP)
+    travel_engine = serializers.SerializerMethodField(help_text=TRAVEL_ENGINE_HELP)
+    detour_estimated = serializers.SerializerMethodField(help_text=DETOUR_ESTIMATED_HELP)
 
     class Meta(RequestOfferedSerializer.Meta):
-        fields = [*RequestOfferedSerializer.Meta.fields, "detour_m", "detour_s"]
+        fields = [
+            *RequestOfferedSerializer.Meta.fields,
+            "detour_m",
+            "detour_s",
+            "travel_engine",
+            "detour_estimated",
+        ]
 
     def to_representation(self, instance: Opportunity) -> dict[str, Any]:
         # The inherited fields are the request row's, the detours the opportunity's: the
@@ -85,6 +100,8 @@ class OpportunitySerializer(RequestOfferedSerializer):
             **self._request_shape.to_representation(instance.request),
             "detour_m": self.get_detour_m(instance),
             "detour_s": self.get_detour_s(instance),
+            "travel_engine": self.get_travel_engine(instance),
+            "detour_estimated": self.get_detour_estimated(instance),
         }
 
     @cached_property
@@ -97,6 +114,12 @@ class OpportunitySerializer(RequestOfferedSerializer):
     def get_detour_s(self, opportunity: Opportunity) -> int:
         return opportunity.shown.detour_s
 
+    def get_travel_engine(self, opportunity: Opportunity) -> str:
+        return opportunity.engine
+
+    def get_detour_estimated(self, opportunity: Opportunity) -> bool:
+        return opportunity.engine == HAVERSINE
+
 
 class OfferSerializer(serializers.ModelSerializer):
     request = RequestOfferedSerializer()
@@ -106,6 +129,8 @@ class OfferSerializer(serializers.ModelSerializer):
     detour_m = serializers.IntegerField(
         source="shown_detour_m", read_only=True, help_text=SHOWN_DETOUR_HELP
     )
+    travel_engine = serializers.CharField(read_only=True, help_text=TRAVEL_ENGINE_HELP)
+    detour_estimated = serializers.SerializerMethodField(help_text=DETOUR_ESTIMATED_HELP)
 
     class Meta:
         model = Offer
@@ -115,6 +140,8 @@ class OfferSerializer(serializers.ModelSerializer):
             "trip_id",
             "detour_s",
             "detour_m",
+            "travel_engine",
+            "detour_estimated",
             "fee_eur",
             "expires_at",
             "source",
@@ -122,6 +149,9 @@ class OfferSerializer(serializers.ModelSerializer):
             "responded_at",
             "request",
         ]
+
+    def get_detour_estimated(self, offer: Offer) -> bool:
+        return offer.travel_engine == HAVERSINE
 
 
 class ResponderSerializer(serializers.ModelSerializer):

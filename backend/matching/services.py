@@ -27,6 +27,7 @@ from backend.accounts.errors import DriverNotApproved
 from backend.accounts.models import DriverDecision, DriverProfile, User
 from backend.accounts.selectors import driver_is_approved
 from backend.accounts.services import driver_decide
+from backend.core import travel
 from backend.core.errors import InvalidInput, NotAllowed
 from backend.deliveries import notices as request_notices
 from backend.deliveries.errors import (
@@ -58,9 +59,8 @@ from backend.matching.errors import (
     TripOverlaps,
     WrongAssignmentMode,
 )
-from backend.matching.geometry import reach_ellipse
+from backend.matching.geometry import reach_ellipse, trip_reaches
 from backend.matching.models import CommuteProfile, Offer, OfferState, Trip
-from backend.matching.routing_adapter import prefilter_budget_m
 from backend.matching.selectors import (
     MAX_CANDIDATES,
     ShownDetour,
@@ -130,6 +130,7 @@ def trip_create(
         raise InvalidInput("departure_latest", "The departure window can be at most 4 hours long.")
     if direct_m > MAX_TRIP_DISTANCE_M:
         raise InvalidInput("destination", "The destination is more than 100 km from the store.")
+    travel.require_routable(store=store.location, point=destination, field="destination")
     for name, value, limit in (
         ("capacity_kg", capacity_kg, profile.capacity_kg),
         ("capacity_l", capacity_l, profile.capacity_l),
@@ -144,6 +145,7 @@ def trip_create(
         departure_latest__gte=departure_earliest,
     ).exists():
         raise TripOverlaps()
+    (reach,) = trip_reaches(store=store.location, homes=[destination], budgets_s=[max_detour_s])
     trip = Trip.objects.create(
         driver=driver,
         store=store,
@@ -151,9 +153,9 @@ def trip_create(
         departure_latest=departure_latest,
         destination=destination,
         direct_m=math.ceil(direct_m),
-        reach_area=reach_ellipse(
-            store=store.location, home=destination, budget_m=prefilter_budget_m(max_detour_s)
-        ),
+        direct_s=reach.direct_s,
+        reach_m=reach.reach_m,
+        reach_area=reach.area,
         service_date=departure_earliest.astimezone(ZoneInfo(store.timezone)).date(),
         capacity_kg=capacity_kg or profile.capacity_kg,
         capacity_l=capacity_l or profile.capacity_l,
@@ -589,8 +591,10 @@ def trips_erase_for_user(*, user_id: int) -> None:
         store = trip.store.location
         trip.destination = store
         trip.direct_m = 0
+        trip.direct_s = 0
+        trip.reach_m = 0
         trip.reach_area = reach_ellipse(store=store, home=store, budget_m=0)
-        trip.save(update_fields=["destination", "direct_m", "reach_area"])
+        trip.save(update_fields=["destination", "direct_m", "direct_s", "reach_m", "reach_area"])
     CommuteProfile.objects.filter(driver_id=user_id).delete()
 
 
@@ -677,6 +681,7 @@ def offers_create_for_request(*, request_id: int) -> list[Offer]:
             defaults={
                 "detour_m": max(0, round(insertion.added_detour_m)),
                 "detour_s": max(0, round(insertion.added_detour_s)),
+                "travel_engine": ranked_insertion.engine,
                 "shown_detour_m": shown.detour_m,
                 "shown_detour_s": shown.detour_s,
                 "fee_eur": offer_fee_eur(request=request, store=store, shown=shown),
@@ -714,6 +719,7 @@ def offers_create_for_trip(*, trip_id: int) -> list[Offer]:
             defaults={
                 "detour_m": round(opportunity.detour_m),
                 "detour_s": round(opportunity.detour_s),
+                "travel_engine": opportunity.engine,
                 "shown_detour_m": opportunity.shown.detour_m,
                 "shown_detour_s": opportunity.shown.detour_s,
                 "fee_eur": offer_fee_eur(request=locked, store=store, shown=opportunity.shown),

@@ -34,14 +34,14 @@ from django.db import transaction
 
 from backend.accounts.models import User
 from backend.analytics.services import rollups_rebuild
-from backend.core import clock
+from backend.core import clock, travel
 from backend.core.errors import DomainError
 from backend.core.workers import QUEUES, worker_start
 from backend.deliveries import services as deliveries
 from backend.deliveries.models import DeliveryRequest, Earning, Rating, RequestState
 from backend.matching import services as matching
 from backend.matching.models import Offer, OfferState, Trip, VanPlan
-from backend.matching.routing_adapter import latlng, travel_provider
+from backend.matching.routing_adapter import latlng
 from backend.simulation.behaviour import CustomerBehaviour, DriverBehaviour, ShopperBehaviour
 from backend.simulation.demo import region
 from backend.stores.models import AssignmentMode, Store, StoreMembership
@@ -373,10 +373,11 @@ class Simulation:
         return deliver
 
     def _drive_s(self, request: DeliveryRequest) -> float:
-        travel = travel_provider()
-        legs = travel.paired(
-            np.array([latlng(request.store.location)]), np.array([latlng(request.dropoff_point)])
+        store, dropoff = (
+            np.array([latlng(request.store.location)]),
+            np.array([latlng(request.dropoff_point)]),
         )
+        legs = travel.on_roads(lambda provider: provider.paired(store, dropoff)).value
         return float(legs.duration_s[0]) + settings.DELIVERY_SERVICE_S
 
     # --- what the system did, turned into people's next moves -----------------------------

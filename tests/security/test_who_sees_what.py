@@ -20,12 +20,12 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.accounts.models import User
+from backend.core.travel import straight_line
 from backend.deliveries import services as delivery_services
 from backend.deliveries.models import DeliveryRequest
 from backend.deliveries.visibility import area_radius_m, dropoff_area
 from backend.matching import services as matching_services
 from backend.matching.models import Trip
-from backend.matching.routing_adapter import travel_provider
 from backend.stores.models import AssignmentMode, StoreMembership
 from tests import factories
 
@@ -328,7 +328,7 @@ def _attack(seen: list[Shown], store: Any, request_fee_eur: float, centre: tuple
     """Least squares over a 10 m grid of candidate drop-offs around the shown area, with the
     product's own travel model: the point whose predicted detours (metres, seconds, and the fee
     through the store's rule) best match what the drivers were shown."""
-    travel = travel_provider()
+    travel = straight_line()
     store_point = np.array([[store.location.y, store.location.x]])
     step = 10 / 111_195  # degrees of latitude per 10 m
     lats = centre[0] + np.arange(-150, 151) * step

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT_DIR = Path(__file__).resolve().parents[3]
 
@@ -336,14 +337,26 @@ IDENTITY_DOCUMENT_MAX_BYTES = env.int("IDENTITY_DOCUMENT_MAX_BYTES", default=10 
 PROOF_PHOTO_MAX_BYTES = env.int("PROOF_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 
 # --- Matching (backend/matching/): candidate trips, offers, batch re-optimisation -------------
-# Travel times for matching: straight line × circuity at a constant speed, unless a road network
-# provider is configured.
+# Travel times for every detour, offer, plan and ETA (backend/core/travel.py):
+#   osrm       OSRM on roads, in process, on the dataset at OSRM_DATA (set-up prepares the
+#              bundled extract: python -m routing.roads prepare EXTRACT.osm.pbf DIR);
+#   osrm-http  an osrm-routed service at OSRM_URL (production: the compose `osrm` service);
+#   haversine  straight line × ROUTING_CIRCUITY at ROUTING_SPEED_KMH, everywhere.
+# With a road engine, the straight-line model is the fallback for any call the engine cannot
+# answer; what it produced is marked estimated and /healthz reports the engine degraded.
+TRAVEL_ENGINE = env.str("TRAVEL_ENGINE", default="haversine")
+if TRAVEL_ENGINE not in ("osrm", "osrm-http", "haversine"):
+    raise ImproperlyConfigured("TRAVEL_ENGINE must be osrm, osrm-http or haversine")
+OSRM_DATA = env.str("OSRM_DATA", default="")
+OSRM_URL = env.str("OSRM_URL", default="")
+OSRM_TIMEOUT_S = env.float("OSRM_TIMEOUT_S", default=2.0)
+# The network's top speed for osrm-http (the in-process engine reads it from its dataset); the
+# product's car profile never exceeds 130 km/h, so that default is always a valid bound.
+OSRM_TOP_SPEED_KMH = env.float("OSRM_TOP_SPEED_KMH", default=130.0)
+# A drop-off or destination farther than this from any road is refused (400).
+ROAD_MAX_SNAP_M = env.float("ROAD_MAX_SNAP_M", default=250.0)
 ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=30.0)
 ROUTING_CIRCUITY = env.float("ROUTING_CIRCUITY", default=1.3)
-# The candidate prefilter turns a detour budget in seconds into straight-line metres at this
-# speed; it must be at least the fastest average speed of the travel provider, or feasible trips
-# could be missed.
-MATCHING_PREFILTER_SPEED_KMH = env.float("MATCHING_PREFILTER_SPEED_KMH", default=ROUTING_SPEED_KMH)
 DELIVERY_SERVICE_S = env.int("DELIVERY_SERVICE_S", default=120)
 # Batch re-optimisation (every few minutes per store).
 BATCH_INTERVAL_S = env.int("BATCH_INTERVAL_S", default=300)

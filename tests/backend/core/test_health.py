@@ -17,7 +17,7 @@ def test_healthz_reports_every_component_ok(client: Client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "postgis", "migrations", "redis"}
+    assert set(body["checks"]) == {"database", "postgis", "migrations", "redis", "roads"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
     assert body["checks"]["postgis"]["version"].startswith("3.")
     assert body["checks"]["migrations"]["pending"] == 0
