@@ -59,7 +59,8 @@ class ErrorSerializer(serializers.Serializer):
         help_text="Stable, for the app to switch on (`invalid`, `wrong_code`, `trip_full`, …)."
     )
     detail = serializers.CharField(help_text="For people: what went wrong, in a sentence.")
-    fields = serializers.DictField(
+    # (DRF's metaclass takes declared fields off the class: this one does not hide ``.fields``.)
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages by input field (nested ones by path: `dropoff.lat`, "
         "`parcels[0].weight_kg`); empty when no field is to blame.",

@@ -274,7 +274,7 @@ class RequestManagerSerializer(_RequestBaseSerializer):
         ]
 
 
-SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.BaseSerializer]] = {
+SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.Serializer]] = {
     Audience.CUSTOMER: RequestCustomerSerializer,
     Audience.DRIVER: RequestDriverSerializer,
     Audience.OFFERED: RequestOfferedSerializer,

@@ -29,7 +29,7 @@ if env.bool("DEMO_DATA_ALLOWED", default=False):
 DEMO_DATA_ALLOWED = False
 
 # The schema's servers: API_SERVERS, else HTTPS on the first allowed host that is a name.
-API_SERVERS: list[str] = env.list(
+API_SERVERS = env.list(
     "API_SERVERS",
     default=[f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if "*" not in host][:1],
 )
