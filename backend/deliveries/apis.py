@@ -32,7 +32,9 @@ from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import RequestState
 from backend.deliveries.photos import CONTENT_TYPE as PHOTO_CONTENT_TYPE
 from backend.deliveries.serializers import (
-    REQUEST_FOR_DESK,
+    REQUEST_AFTER_DRIVE,
+    REQUEST_AT_DESK,
+    REQUEST_FOR_STORE,
     DeliverInputSerializer,
     DeliverPhotoInputSerializer,
     PickupInputSerializer,
@@ -41,7 +43,6 @@ from backend.deliveries.serializers import (
     RatingSerializer,
     RequestDriverSerializer,
     RequestManagerSerializer,
-    RequestOfferedSerializer,
     ReviewInputSerializer,
     request_shaped,
 )
@@ -80,7 +81,7 @@ class DeskPickupApi(APIView):
     @extend_schema(
         tags=["store desk"],
         request=PickupInputSerializer,
-        responses=REQUEST_FOR_DESK,
+        responses=REQUEST_AT_DESK,
         summary="Hand a parcel to its driver: confirm the pickup with the driver's pass "
         "(the store's staff and managers)",
     )
@@ -112,7 +113,7 @@ class RequestDeliverApi(APIView):
     @extend_schema(
         tags=["delivery steps"],
         request=DeliverInputSerializer,
-        responses=RequestOfferedSerializer,
+        responses=REQUEST_AFTER_DRIVE,
         summary="Hand the parcel over with the customer's code",
         description="Without the code, deliver with a photo: "
         "POST /api/v1/delivery-requests/{request_id}/deliver/photo/.",
@@ -139,7 +140,7 @@ class RequestDeliverPhotoApi(APIView):
         tags=["delivery steps"],
         request={"multipart/form-data": DeliverPhotoInputSerializer},
         responses={
-            200: RequestOfferedSerializer,
+            200: REQUEST_AFTER_DRIVE,
             413: OpenApiResponse(
                 description="The upload is larger than PROOF_PHOTO_MAX_BYTES (refused before "
                 "its body is read)."
@@ -263,7 +264,7 @@ class ManagerRequestReviewApi(APIView):
     @extend_schema(
         tags=["manager"],
         request=ReviewInputSerializer,
-        responses=RequestManagerSerializer,
+        responses=REQUEST_FOR_STORE,
         summary="Close the store's review of a request (locked codes; a photo proof: approve "
         "or reject, which releases or cancels the driver's earning)",
     )

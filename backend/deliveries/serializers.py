@@ -295,8 +295,18 @@ def request_for(*audiences: str, name: str) -> PolymorphicProxySerializer:
 
 # One request, shaped for who is asking (the schema of ``GET /delivery-requests/{id}/``).
 REQUEST_FOR_VIEWER = request_for(*SERIALIZER_FOR_AUDIENCE, name="DeliveryRequestForViewer")
-# After the desk confirms a pickup: its staff see the desk's shape, its managers theirs.
-REQUEST_FOR_DESK = request_for(Audience.DESK, Audience.MANAGER, name="DeliveryRequestForDesk")
+# The answers of the moves, by who may make them (visibility.VISIBILITY, first rule that holds):
+# the desk's pickup — its staff, its managers, or one of them who is the request's customer;
+REQUEST_AT_DESK = request_for(
+    Audience.CUSTOMER, Audience.DESK, Audience.MANAGER, name="DeliveryRequestAtDesk"
+)
+# a manager's cancellation or review — a manager, or the customer if the manager is that too;
+REQUEST_FOR_STORE = request_for(Audience.CUSTOMER, Audience.MANAGER, name="DeliveryRequestForStore")
+# the driver's delivery or failure — the offered shape from then on, or the manager's for one of
+# the store's managers who drove it (a driver is never the request's customer).
+REQUEST_AFTER_DRIVE = request_for(
+    Audience.OFFERED, Audience.MANAGER, name="DeliveryRequestAfterDrive"
+)
 
 
 def request_shaped(request: DeliveryRequest, audience: str) -> Any:

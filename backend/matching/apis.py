@@ -17,13 +17,13 @@ from backend.deliveries.errors import InvalidTransition, RequestAlreadyAssigned,
 from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import DeliveryRequest
 from backend.deliveries.serializers import (
+    REQUEST_AFTER_DRIVE,
+    REQUEST_FOR_STORE,
     REQUEST_FOR_VIEWER,
     CancelInputSerializer,
     ChooseInputSerializer,
     RequestCreateSerializer,
     RequestCustomerSerializer,
-    RequestManagerSerializer,
-    RequestOfferedSerializer,
     request_shaped,
 )
 from backend.deliveries.services import ParcelInput, PostedRequest
@@ -169,7 +169,7 @@ class RequestFailApi(APIView):
     @extend_schema(
         tags=["delivery steps"],
         request=CancelInputSerializer,
-        responses=RequestOfferedSerializer,
+        responses=REQUEST_AFTER_DRIVE,
         summary="Report that the delivery cannot be made (the parcel returns to the store)",
     )
     @raises(InvalidTransition)
@@ -187,7 +187,7 @@ class ManagerRequestCancelApi(APIView):
     @extend_schema(
         tags=["manager"],
         request=CancelInputSerializer,
-        responses=RequestManagerSerializer,
+        responses=REQUEST_FOR_STORE,
         summary="Cancel a request, with a message to the customer",
     )
     @raises(InvalidTransition)

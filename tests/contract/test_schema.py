@@ -158,6 +158,28 @@ def test_a_request_detail_is_a_union_discriminated_by_audience(served_schema):  
         assert schemas[enum_ref.split("/")[-1]]["enum"] == [audience]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "audiences"),
+    [
+        ("post", "/api/v1/desk/requests/{request_id}/pickup/", {"customer", "desk", "manager"}),
+        ("post", "/api/v1/delivery-requests/{request_id}/deliver/", {"offered", "manager"}),
+        ("post", "/api/v1/delivery-requests/{request_id}/deliver/photo/", {"offered", "manager"}),
+        ("post", "/api/v1/delivery-requests/{request_id}/fail/", {"offered", "manager"}),
+        ("post", "/api/v1/manager/requests/{request_id}/review/", {"customer", "manager"}),
+        ("post", "/api/v1/delivery-requests/{request_id}/cancel/", None),
+    ],
+)
+def test_a_move_answers_the_shapes_its_actors_may_see(served_schema, method, path, audiences):  # type: ignore[no-untyped-def]
+    schemas = served_schema["components"]["schemas"]
+    answer = served_schema["paths"][path][method]["responses"]["200"]
+    target = schemas[answer["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    if audiences is None:  # only the customer cancels: one shape
+        assert "discriminator" not in target
+        return
+    assert target["discriminator"]["propertyName"] == "audience"
+    assert set(target["discriminator"]["mapping"]) == audiences
+
+
 def test_no_nullable_without_a_type_and_nothing_untyped(served_schema):  # type: ignore[no-untyped-def]
     loose = [
         path

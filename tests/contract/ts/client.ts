@@ -85,7 +85,10 @@ export class ParcelsClient {
     return this.send("post", `/api/v1/desk/requests/${requestId}/pickup/`, body);
   }
 
-  deliver(requestId: number, body: Schemas["DeliverInputRequest"]): Promise<Schemas["RequestOffered"]> {
+  deliver(
+    requestId: number,
+    body: Schemas["DeliverInputRequest"],
+  ): Promise<Answer<"delivery_requests_deliver_create", 200>> {
     return this.send("post", `/api/v1/delivery-requests/${requestId}/deliver/`, body);
   }
 
@@ -114,9 +117,17 @@ export function headline(request: Schemas["DeliveryRequestForViewer"]): string {
   }
 }
 
-// The desk's pickup answers with the desk's shape or the manager's, never a customer's.
-export function pickedUpBy(answer: Answer<"desk_requests_pickup_create", 200>): "desk" | "manager" {
+// The desk's pickup answers with the desk's shape or the manager's (or the customer's, for a
+// member of the staff who bought it), never a driver's.
+export function pickedUpBy(
+  answer: Answer<"desk_requests_pickup_create", 200>,
+): "customer" | "desk" | "manager" {
   return answer.audience;
+}
+
+// After the delivery the driver sees the offered shape (a manager who drove: the manager's).
+export function deliveredAt(answer: Answer<"delivery_requests_deliver_create", 200>): string {
+  return answer.audience === "offered" ? answer.dropoff_area.lat.toFixed(2) : answer.dropoff_address;
 }
 
 // Each operation's error codes are an enum the app can switch on exhaustively.
