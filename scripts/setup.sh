@@ -14,6 +14,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # --- system packages --------------------------------------------------------------------------
 SYSTEM_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgeos-c1v5 proj-bin redis-server)
+# The dashboard's base map: vector tiles from the OSM extract (see "base map tiles" below).
+SYSTEM_PACKAGES+=(tilemaker)
 # The test suite also validates docker-compose.yml (Debian has Compose v1 where the v2 plugin is
 # not installed).
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then SYSTEM_PACKAGES+=(docker-compose chromium fonts-dejavu-core); fi
@@ -162,3 +164,11 @@ mkdir -p .local
 # --- schema -----------------------------------------------------------------------------------
 log "Applying migrations"
 .venv/bin/python manage.py migrate --noinput -v 0
+
+# --- base map tiles ---------------------------------------------------------------------------
+# The dashboard's map: vector tiles of the roads' extract (or MAP_EXTRACT) made by tilemaker into
+# one PMTiles file under .local/map/, once; made again only when the extract, the tile config or
+# the tools change (a hash stamp beside the file, backend/analytics/tilebuild.py).
+# (manage.py prepare_map does the same from the settings' MAP_EXTRACT and MAP_TILES_FILE.)
+.venv/bin/python -m backend.analytics.tilebuild "${MAP_EXTRACT:-$ROAD_EXTRACT}" \
+  "${MAP_TILES_FILE:-.local/map/base.pmtiles}"

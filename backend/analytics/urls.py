@@ -51,6 +51,7 @@ urlpatterns = [
     path("logout/", views.ManagerLogoutView.as_view(), name="logout"),
     path("", views.store_list, name="stores"),
     path("stores/<int:store_id>/", views.dashboard, name="dashboard"),
+    path("map/base.pmtiles", views.map_tiles, name="map-tiles"),
     path(
         "stores/<int:store_id>/attention/<int:request_id>/<str:action>/",
         views.attention_action,

@@ -1,7 +1,9 @@
 """The managers' dashboard: server-rendered pages under /manager/, session login, fr and en.
 The numbers come from the same selectors as the API."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -16,19 +18,21 @@ from django.http import (
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from backend.accounts.models import DriverStatus
 from backend.accounts.selectors import store_drivers
 from backend.accounts.services import MANAGER_DECISIONS, driver_decide
-from backend.analytics import charts, exports, selectors, services
+from backend.analytics import basemap, charts, exports, selectors, services
 from backend.analytics.serializers import KpiQuerySerializer
 from backend.core.errors import DomainError
 from backend.stores.models import Store
@@ -177,6 +181,43 @@ def tiles(totals: selectors.KpiTotals) -> list[dict[str, Any]]:
     ]
 
 
+# --- Content-Security-Policy -------------------------------------------------------------------
+
+
+def content_security_policy() -> str:
+    """Everything from this site only, no inline script or style. The base map adds what MapLibre
+    GL JS needs and no more: its worker is the vendored module next to it (worker-src 'self', so
+    no blob: worker, which MapLibre's one-file build would need), WebGL reads its tile images from
+    data: and blob: URLs (img-src), and the tiles come from this site or MAP_TILES_URL's origin
+    (connect-src). child-src is left to default-src ('self'): nothing makes frames."""
+    connect = " ".join(filter(None, ["'self'", basemap.tiles_origin()]))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            f"connect-src {connect}",
+            "worker-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def with_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.setdefault("Content-Security-Policy", content_security_policy())
+        return response
+
+    return wrapped
+
+
 # --- pages -------------------------------------------------------------------------------------
 
 
@@ -188,6 +229,7 @@ def store_list(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/stores.html", {"stores": stores})
 
 
+@with_csp
 @login_required(login_url=LOGIN_URL)
 def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
     store = _store(request, store_id)
@@ -270,6 +312,8 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
             outcome_labels={k: str(v) for k, v in OUTCOME_LABELS.items()},
         ),
         "map_count": len(points),
+        "basemap": _basemap(store, points),
+        "map_legend": map_legend(),
         "attention": attention,
         "attention_after_min": settings.ANALYTICS_ATTENTION_AFTER_S // 60,
         "top_responders": report.top_responders,
@@ -279,6 +323,51 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
         ],
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+def _basemap(store: Store, points: list[selectors.DropoffPoint]) -> dict[str, Any] | None:
+    """What the base map script draws, or None where there are no tiles for the store."""
+    source = basemap.tile_source(lat=store.location.y, lng=store.location.x)
+    if source is None:
+        return None
+    return basemap.map_data(
+        store_lat=store.location.y,
+        store_lng=store.location.x,
+        points=points,
+        source=source,
+        style_url=static("analytics/map/style.json"),
+        outcome_labels={k: str(v) for k, v in OUTCOME_LABELS.items()},
+        store_label=_("Store"),
+    )
+
+
+def map_legend() -> list[tuple[str, str, str]]:
+    """(outcome, label, colour) as in the SVG map's legend."""
+    return [
+        ("store", _("Store"), "#000000"),
+        *(
+            (state, str(OUTCOME_LABELS[state]), colour)
+            for state, colour in charts.OUTCOME_COLOURS.items()
+            if state != "picked_up"
+        ),
+    ]
+
+
+@require_safe
+@login_required(login_url=LOGIN_URL)
+def map_tiles(request: HttpRequest) -> HttpResponseBase:
+    """The base map's PMTiles file, by byte ranges, for managers (the page that draws it)."""
+    path = basemap.tiles_file()
+    if not managed_stores(user=request.user).exists() or not path.is_file():
+        raise Http404()
+    # Private: behind a login. An hour: the ETag (the file's time and size) tells a browser
+    # that kept it whether the set-up has made it again.
+    return basemap.ranged_file_response(
+        request,
+        path,
+        content_type="application/octet-stream",
+        cache_control="private, max-age=3600",
+    )
 
 
 @dataclass(frozen=True)

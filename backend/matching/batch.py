@@ -134,6 +134,7 @@ def store_reoptimise(*, store_id: int, time_limit_s: float | None = None) -> Bat
     van_stops = _van_plan_replace(
         store=store,
         now=now,
+        travel_engine=planned.engine,
         stops=plan_stops,
         for_vans=for_vans,
         distance_m=sum(
@@ -197,6 +198,7 @@ def _van_plan_replace(
     stops: list[tuple[Van, int, int, float]],
     for_vans: set[int],
     distance_m: float,
+    travel_engine: str,
 ) -> int:
     VanPlan.objects.filter(store=store).delete()
     plan = VanPlan.objects.create(
@@ -204,6 +206,7 @@ def _van_plan_replace(
         cutoff_at=now - timedelta(seconds=settings.VAN_CUTOFF_S),
         requests_planned=len(stops),
         distance_m=round(distance_m),
+        travel_engine=travel_engine,
     )
     VanStop.objects.bulk_create(
         VanStop(

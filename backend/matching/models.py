@@ -232,6 +232,8 @@ class VanPlan(models.Model):
     )
     requests_planned = models.PositiveIntegerField(default=0)
     distance_m = models.PositiveIntegerField(default=0)
+    # Which travel model planned the routes and their times: a road engine, or the estimate.
+    travel_engine = models.CharField(max_length=12, db_default="haversine")
 
     def __str__(self) -> str:
         return f"Van plan {self.pk} for {self.store_id}"

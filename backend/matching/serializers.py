@@ -207,4 +207,7 @@ class VanPlanSerializer(serializers.Serializer):
     cutoff_at = serializers.DateTimeField()
     requests_planned = serializers.IntegerField()
     distance_m = serializers.IntegerField()
+    travel_engine = serializers.CharField(
+        help_text="What planned the routes and their times: osrm (roads) or haversine (estimate)."
+    )
     stops = VanStopSerializer(many=True)

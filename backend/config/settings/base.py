@@ -423,6 +423,23 @@ ANALYTICS_ROLLUP_INTERVAL_S = env.int("ANALYTICS_ROLLUP_INTERVAL_S", default=600
 ANALYTICS_ROLLUP_DAYS = env.int("ANALYTICS_ROLLUP_DAYS", default=2)
 # The dashboard map shows at most this many drop-off points (the latest of the period).
 ANALYTICS_MAP_MAX_POINTS = env.int("ANALYTICS_MAP_MAX_POINTS", default=2000)
+# The base map under the drop-offs (backend/analytics/basemap.py). The set-up makes vector tiles
+# from MAP_EXTRACT (an .osm.pbf: the roads' extract, ROAD_EXTRACT, by default the demo region's)
+# into MAP_TILES_FILE, served by the app with range requests. MAP_TILES_URL, when set, is used
+# instead: any tile server with the OpenMapTiles layer names (a .pmtiles URL, a {z}/{x}/{y}
+# template or a TileJSON URL); its origin is added to the dashboard's Content-Security-Policy.
+MAP_EXTRACT = env.path(
+    "MAP_EXTRACT",
+    default=env.str(
+        "ROAD_EXTRACT", default=str(ROOT_DIR / "fixtures" / "osm" / "monaco-region.osm.pbf")
+    ),
+)
+MAP_TILES_FILE = env.path(
+    "MAP_TILES_FILE", default=str(ROOT_DIR / ".local" / "map" / "base.pmtiles")
+)
+MAP_TILES_URL = env.str("MAP_TILES_URL", default="")
+# Road routes drawn at most (store to drop-off, for requests whose driver is on the way).
+MAP_MAX_ROUTES = env.int("MAP_MAX_ROUTES", default=50)
 
 # --- Celery: Redis as broker; the queues and routing are in backend/config/celery.py ----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

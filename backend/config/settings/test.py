@@ -42,3 +42,6 @@ _redis_base = REDIS_URL.rsplit("/", 1)[0]  # noqa: F405
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default=f"{_redis_base}/14")
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8}
+# The simulation tests run `simulate` with a broker of its own (checkouts side by side on one
+# Redis each set theirs).
+TEST_SIMULATION_BROKER_URL = env.str("TEST_SIMULATION_BROKER_URL", default=f"{_redis_base}/11")

@@ -43,5 +43,10 @@ class Migration(migrations.Migration):
             name="travel_engine",
             field=models.CharField(db_default="haversine", max_length=12),
         ),
+        migrations.AddField(
+            model_name="vanplan",
+            name="travel_engine",
+            field=models.CharField(db_default="haversine", max_length=12),
+        ),
         migrations.RunPython(backfill_reach, migrations.RunPython.noop),
     ]

@@ -3,11 +3,8 @@ log in, compare the figures shown with the API's, act on a request that needs at
 to French, and check that a manager of another store sees nothing. A screenshot of each page
 goes to artifacts/screenshots/."""
 
-import os
-from collections.abc import Iterator
 from datetime import date, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,72 +15,10 @@ from backend.deliveries.models import DeliveryRequest, RequestState
 from backend.matching.models import Van, VanStop
 from tests import factories
 from tests.backend.analytics import data
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
-PASSWORD = "correct horse battery staple"
+from tests.backend.analytics.browser import log_in, shot
 
 # `make test` installs Debian's chromium; without it these tests fail rather than skip.
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API keeps an event loop in this thread while it runs; the tests' own ORM
-    # calls (and the database flush between tests) are still plain synchronous calls.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=ARGS, headless=True
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def page(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-    outside: list[str] = []
-    context.on(
-        "request",
-        lambda r: None if r.url.startswith(live_server.url) else outside.append(r.url),
-    )
-    tab = context.new_page()
-    yield tab
-    context.close()
-    assert outside == [], "the dashboard fetched something from outside the application"
-
-
-def shot(tab: Any, name: str) -> None:
-    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def log_in(tab: Any, base_url: str, email: str) -> None:
-    tab.goto(f"{base_url}/manager/login/")
-    tab.fill("#id_username", email)
-    tab.fill("#id_password", PASSWORD)
-    tab.click("#login-submit")
-    tab.wait_for_load_state()
 
 
 @pytest.fixture

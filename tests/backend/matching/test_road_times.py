@@ -139,3 +139,21 @@ def test_a_destination_off_the_road_network_is_a_400_naming_it(  # type: ignore[
     assert answer.status_code == 400
     assert "destination" in answer.json()["fields"]
     assert not Trip.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_batch_plans_on_roads_and_its_offers_say_so(  # type: ignore[no-untyped-def]
+    on_roads, api, monaco_store, customer, driver
+):
+    from backend.matching.batch import store_reoptimise
+
+    trip = api(driver).post("/api/v1/trips/", _trip_body(monaco_store.pk), format="json")
+    posted = api(customer).post(
+        "/api/v1/delivery-requests/", _request_body(monaco_store.pk), format="json"
+    )
+    Offer.objects.filter(request_id=posted.json()["id"]).delete()  # the batch's own offer
+    result = store_reoptimise(store_id=monaco_store.pk, time_limit_s=0.5)
+    assert result.served == 1
+    offer = Offer.objects.get(request_id=posted.json()["id"], trip_id=trip.json()["id"])
+    assert offer.source == Offer.Source.BATCH
+    assert offer.travel_engine == "osrm"

@@ -28,7 +28,7 @@ def _simulate(seed: int) -> str:
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "DJANGO_SETTINGS_MODULE": "backend.config.settings.test",
-        "SIMULATION_BROKER_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/11",
+        "SIMULATION_BROKER_URL": settings.TEST_SIMULATION_BROKER_URL,
     }
     run = subprocess.run(
         [
