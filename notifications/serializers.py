@@ -3,6 +3,7 @@
 from typing import Any
 from zoneinfo import available_timezones
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.events import Event
@@ -28,8 +29,30 @@ class DeviceOutputSerializer(serializers.ModelSerializer[Device]):
         read_only_fields = fields
 
 
+class InboxPayloadSerializer(serializers.Serializer[Any]):
+    """What a notification refers to, for the app's deep link: the keys its event carries
+    (``notifications.events.SPECS``), each a string, a number or null."""
+
+    request_id = serializers.IntegerField(required=False)
+    offer_id = serializers.IntegerField(required=False)
+    store_id = serializers.IntegerField(required=False)
+    store_name = serializers.CharField(required=False)
+    fee_cents = serializers.IntegerField(required=False, help_text="The fee offered, in cents.")
+    detour_min = serializers.IntegerField(required=False, help_text="The detour as shown.")
+    driver_name = serializers.CharField(required=False, help_text="The driver's first name.")
+    responder_count = serializers.IntegerField(required=False)
+    eta_min = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, help_text="Why the request was cancelled.")
+
+
+@extend_schema_field(InboxPayloadSerializer)
+class PayloadField(serializers.JSONField):
+    """The payload as stored (every key it has), described by ``InboxPayloadSerializer``."""
+
+
 class InboxItemOutputSerializer(serializers.ModelSerializer[InboxItem]):
     is_read = serializers.SerializerMethodField()
+    payload = PayloadField(read_only=True)
 
     class Meta:
         model = InboxItem

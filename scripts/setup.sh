@@ -19,6 +19,11 @@ SYSTEM_PACKAGES+=(tilemaker)
 # The test suite also validates docker-compose.yml (Debian has Compose v1 where the v2 plugin is
 # not installed).
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then SYSTEM_PACKAGES+=(docker-compose chromium fonts-dejavu-core); fi
+# ...and checks the API's TypeScript types with Node and npm (Debian's, unless a Node with its
+# own npm is already installed).
+if [ "${WITH_TEST_TOOLS:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
+  SYSTEM_PACKAGES+=(nodejs npm)
+fi
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -63,6 +68,9 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$req_hash" > .venv/.requirements.sha256
 fi
+
+# The TypeScript side of the API contract test: npm ci, again only when its lock changes.
+if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then bash scripts/contract_tools.sh; fi
 
 # --- road network -----------------------------------------------------------------------------
 # The bundled extract (or ROAD_EXTRACT, a deployment's own .osm.pbf) prepared for OSRM's car

@@ -1,7 +1,10 @@
-"""Fixtures shared by the whole suite: API clients per role, the Celery worker."""
+"""Fixtures shared by the whole suite: API clients per role, the Celery worker, and the check
+that every answer the suite gets from the API is one its schema declares."""
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -28,6 +31,40 @@ def on_roads(settings, monaco_osrm: Path) -> Iterator[None]:  # type: ignore[no-
     settings.TRAVEL_ENGINE = "osrm"
     settings.OSRM_DATA = str(monaco_osrm)
     return
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _answers_follow_the_schema() -> Iterator[None]:
+    """Every answer of the API to the suite's test clients is declared by the served schema
+    (``tests/contract/conformance.py``): a test that meets an undeclared status, error code or
+    shape fails there."""
+    from django.test import Client
+
+    from tests.contract.conformance import Contract, served_contract
+
+    original = Client.request
+    contract: list[Contract] = []
+
+    def request(self: Client, **environ: Any) -> Any:
+        response = original(self, **environ)
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/api/v1/"):
+            return response
+        if not contract:
+            contract.append(served_contract())
+        content_type = response.get("Content-Type", "")
+        body = None
+        if not response.streaming and content_type.startswith("application/json"):
+            body = json.loads(response.content or b"null")
+        problem = contract[0].problem(
+            environ.get("REQUEST_METHOD", "GET"), path, response.status_code, content_type, body
+        )
+        assert problem is None, problem
+        return response
+
+    Client.request = request  # type: ignore[method-assign]
+    yield
+    Client.request = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

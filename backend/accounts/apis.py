@@ -3,16 +3,18 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.accounts import selectors, services
 from backend.accounts.auth import user_of
+from backend.accounts.errors import DriverDecisionInvalid
 from backend.accounts.lockout import LoginLockedOut
 from backend.accounts.models import DriverProfile, User
 from backend.accounts.serializers import (
@@ -31,8 +33,10 @@ from backend.accounts.serializers import (
     StoreDriverSerializer,
     TokenPairSerializer,
 )
+from backend.core.errors import InvalidInput
 from backend.core.idempotency import idempotent
 from backend.core.notifying import forget_device
+from backend.core.schema import raises
 from backend.core.throttling import AnonThrottle, AuthThrottle
 from backend.stores.selectors import managed_store
 
@@ -61,6 +65,7 @@ class RegisterApi(APIView):
             "POST /api/v1/auth/token/."
         ),
     )
+    @raises(InvalidInput)
     @idempotent
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
@@ -81,6 +86,7 @@ class PasswordChangeApi(APIView):
             "tells the account's owner."
         ),
     )
+    @raises(InvalidInput)
     def post(self, request: Request) -> Response:
         data = PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -127,6 +133,7 @@ class PasswordResetConfirmApi(APIView):
             "one is refused (400, field token)."
         ),
     )
+    @raises(InvalidInput)
     def post(self, request: Request) -> Response:
         data = PasswordResetConfirmInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -140,6 +147,17 @@ class TokenObtainApi(TokenObtainPairView):
 
     throttle_classes = [AuthThrottle]
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Log in: a token pair for an e-mail and password",
+        description=(
+            "The access token goes in `Authorization: Bearer …` (valid JWT_ACCESS_MINUTES); the "
+            "refresh token gets a new pair from POST /api/v1/auth/token/refresh/. Wrong "
+            "credentials: 401 `authentication_failed`; after too many failures the account or "
+            "address is locked out for a while: 429 `locked_out`."
+        ),
+    )
+    @raises(AuthenticationFailed, LoginLockedOut)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             return super().post(request, *args, **kwargs)
@@ -150,6 +168,18 @@ class TokenObtainApi(TokenObtainPairView):
             raise
 
 
+class TokenRefreshApi(TokenRefreshView):
+    @extend_schema(
+        tags=["auth"],
+        summary="A new token pair for a refresh token (the old refresh token is revoked)",
+        description="An expired, revoked or already used refresh token: 401 "
+        "`authentication_failed`; log in again.",
+    )
+    @raises(InvalidToken)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
 class LogoutApi(APIView):
     @extend_schema(
         tags=["auth"],
@@ -157,6 +187,7 @@ class LogoutApi(APIView):
         responses={204: None},
         summary="Log out: revoke a refresh token, and forget this phone's push token",
     )
+    @raises(InvalidInput)
     def post(self, request: Request) -> Response:
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -194,6 +225,7 @@ class MeApi(APIView):
 
 class DriverProfileApi(APIView):
     @extend_schema(tags=["me"], responses=DriverProfileSerializer, summary="My driver profile")
+    @raises(NotFound)
     def get(self, request: Request) -> Response:
         profile = _me(request).driver_profile
         return Response(DriverProfileSerializer(profile).data)
@@ -204,6 +236,7 @@ class DriverProfileApi(APIView):
         responses=DriverProfileSerializer,
         summary="Become a driver, or change my vehicle",
     )
+    @raises(InvalidInput)
     def put(self, request: Request) -> Response:
         data = DriverProfileSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -220,6 +253,7 @@ class DriverIdentityApi(APIView):
         responses=DriverProfileSerializer,
         summary="Send my identity document for the driver check (reviewed before I may drive)",
     )
+    @raises(NotFound)
     def put(self, request: Request) -> Response:
         data = IdentityDocumentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -247,6 +281,7 @@ class ManagerStoreDriverDecisionApi(APIView):
         tags=["manager"],
         request=DriverDecisionInputSerializer,
         responses=StoreDriverSerializer,
+        operation_id="manager_stores_drivers_decide",
         summary="Approve, reject, suspend or reinstate one of the store's staff drivers",
         parameters=[
             OpenApiParameter(
@@ -254,6 +289,7 @@ class ManagerStoreDriverDecisionApi(APIView):
             )
         ],
     )
+    @raises(DriverDecisionInvalid)
     def post(self, request: Request, store_id: int, user_id: int, decision: str) -> Response:
         store = managed_store(user=user_of(request), store_id=store_id)
         if decision not in services.MANAGER_DECISIONS:

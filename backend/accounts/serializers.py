@@ -13,8 +13,8 @@ class RegisterInputSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=128, write_only=True, style={"input_type": "password"}
     )
-    full_name = serializers.CharField(max_length=150, required=False, default="")
-    phone = serializers.CharField(max_length=32, required=False, default="")
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=Language.choices, required=False, default="en")
 
 

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from backend.accounts.auth import user_of
 from backend.analytics import exports, selectors, services
+from backend.analytics.errors import FeeAtMaximum, NoActiveVan, RequestNotOpen
 from backend.analytics.models import VanHandover
 from backend.analytics.serializers import (
     AttentionActionResultSerializer,
@@ -24,6 +25,7 @@ from backend.analytics.serializers import (
     KpiQuerySerializer,
     KpiReportSerializer,
 )
+from backend.core.schema import raises
 from backend.deliveries.models import DeliveryRequest
 from backend.stores.models import Store
 from backend.stores.selectors import managed_store
@@ -123,6 +125,7 @@ class ManagerAttentionRaiseFeeApi(APIView):
         responses=AttentionActionResultSerializer,
         summary="Raise an unanswered request's fee by one step, within the store's maximum",
     )
+    @raises(RequestNotOpen, FeeAtMaximum)
     def post(self, request: Request, store_id: int, request_id: int) -> Response:
         _store(request, store_id)
         services.attention_fee_raise(store_id=store_id, request_id=request_id)
@@ -136,6 +139,7 @@ class ManagerAttentionHandToVansApi(APIView):
         responses=AttentionActionResultSerializer,
         summary="Hand an unanswered request to the store's vans",
     )
+    @raises(RequestNotOpen, NoActiveVan)
     def post(self, request: Request, store_id: int, request_id: int) -> Response:
         _store(request, store_id)
         services.attention_hand_to_vans(
@@ -151,6 +155,7 @@ class ManagerAttentionCancelApi(APIView):
         responses=AttentionActionResultSerializer,
         summary="Cancel an unanswered request with a message to the customer",
     )
+    @raises(RequestNotOpen)
     def post(self, request: Request, store_id: int, request_id: int) -> Response:
         _store(request, store_id)
         data = AttentionCancelInputSerializer(data=request.data)

@@ -1,7 +1,6 @@
 """The mobile API, version 1: every route under /api/v1/."""
 
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from backend.accounts import apis as accounts
 from backend.analytics import urls as analytics_urls
@@ -23,7 +22,7 @@ urlpatterns = [
         name="auth-password-reset-confirm",
     ),
     path("auth/token/", accounts.TokenObtainApi.as_view(), name="auth-token"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/token/refresh/", accounts.TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
     # Me
     path("me/", privacy.MeWithErasureApi.as_view(), name="me"),
@@ -70,6 +69,11 @@ urlpatterns = [
         "delivery-requests/<int:request_id>/deliver/",
         deliveries.RequestDeliverApi.as_view(),
         name="request-deliver",
+    ),
+    path(
+        "delivery-requests/<int:request_id>/deliver/photo/",
+        deliveries.RequestDeliverPhotoApi.as_view(),
+        name="request-deliver-photo",
     ),
     path(
         "delivery-requests/<int:request_id>/proof-photo/",

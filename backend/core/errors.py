@@ -68,20 +68,63 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-def _fields(detail: Any) -> dict[str, Any]:
+def error_code(kind: type[Exception]) -> str:
+    """The stable code an error of this class is answered with (the handler below and the API
+    schema, which lists each operation's codes, both read it here)."""
+    if issubclass(kind, DomainError):
+        return kind.code
+    for drf_kind, code in _DRF_CODES.items():
+        if issubclass(kind, drf_kind):
+            return code
+    return str(getattr(kind, "default_code", "error"))
+
+
+def error_status(kind: type[Exception]) -> int:
+    return int(getattr(kind, "status_code", status.HTTP_400_BAD_REQUEST))
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    """A validation error's messages by field, one flat level: a nested input's fields are named
+    by their path (``dropoff.lat``, ``parcels[0].weight_kg``), so ``fields`` is always a map of
+    names to lists of messages."""
+    fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return {"non_field_errors": _flatten(detail)}
-    return {}
+        for key, value in detail.items():
+            _collect(fields, str(key), value)
+    elif isinstance(detail, list):
+        _collect(fields, "non_field_errors", detail)
+    elif detail:
+        _collect(fields, "non_field_errors", [detail])
+    return fields
 
 
-def _flatten(value: Any) -> Any:
+def _collect(fields: dict[str, list[str]], name: str, value: Any) -> None:
     if isinstance(value, dict):
-        return {key: _flatten(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_flatten(inner) for inner in value]
-    return str(value)
+        for key, inner in value.items():
+            # A list field's errors are keyed by the item's index (ListField) or listed in order
+            # (a nested serializer with many=True, below): both read ``name[index]``.
+            sub = (
+                f"{name}[{key}]" if isinstance(key, int) or str(key).isdigit() else f"{name}.{key}"
+            )
+            _collect(fields, sub, inner)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            if isinstance(inner, dict | list):
+                _collect(fields, f"{name}[{index}]", inner)
+            else:
+                fields.setdefault(name, []).append(str(inner))
+    else:
+        fields.setdefault(name, []).append(str(value))
+
+
+def _message(detail: Any) -> str:
+    """The human text of a non-validation error. simplejwt's errors carry a dict (``detail``,
+    ``code``, sometimes ``messages``): its ``detail`` is the message, never the dict's repr."""
+    if isinstance(detail, dict):
+        return _message(detail.get("detail", next(iter(detail.values()), "")))
+    if isinstance(detail, list):
+        return " ".join(_message(item) for item in detail)
+    return str(detail)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -102,16 +145,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
-    code = next(
-        (code for kind, code in _DRF_CODES.items() if isinstance(exc, kind)),
-        str(getattr(exc, "default_code", "error")),
-    )
+    code = error_code(type(exc))
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
         first = next(iter(fields), None)
         detail = f"Invalid input: {first}." if first else "Invalid input."
     else:
         fields = {}
-        detail = str(exc.detail)
+        detail = _message(exc.detail)
     response.data = {"code": code, "detail": detail, "fields": fields}
     return response

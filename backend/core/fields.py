@@ -45,3 +45,15 @@ class LatLngField(serializers.Field):
 
     def to_representation(self, value: Point) -> dict[str, float]:
         return {"lat": round(value.y, self.precision), "lng": round(value.x, self.precision)}
+
+
+class ConstantField(serializers.Field):
+    """A read-only string that is always ``value``: a shape that names itself, for a client to
+    tell the shapes of a union apart (the schema's discriminator)."""
+
+    def __init__(self, value: str, **kwargs: Any) -> None:
+        self.value = value
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return self.value

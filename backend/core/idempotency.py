@@ -94,6 +94,7 @@ def idempotent[ViewMethod: Callable[..., Response]](method: ViewMethod) -> ViewM
         claimed.save(update_fields=["status_code", "response_body"])
         return response
 
+    wrapper.idempotent = True  # type: ignore[attr-defined]  # the API schema declares the header
     return wrapper  # type: ignore[return-value]
 
 

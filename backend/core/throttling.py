@@ -57,6 +57,8 @@ class _FailOpen:
 
 
 class _FailClosed:
+    fails_closed = True  # the API schema declares the 503 of such a limit
+
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]

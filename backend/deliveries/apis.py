@@ -17,23 +17,32 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.auth import user_of
-from backend.core.errors import InvalidState
+from backend.core.errors import InvalidInput, InvalidState, NotAllowed
 from backend.core.idempotency import idempotent
-from backend.core.parsers import JSONParser
+from backend.core.schema import raises
 from backend.deliveries import selectors, services
-from backend.deliveries.errors import PhotoTooLarge
+from backend.deliveries.errors import (
+    AlreadyRated,
+    InvalidTransition,
+    PhotoTooLarge,
+    StepLocked,
+    WrongCode,
+)
 from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import RequestState
 from backend.deliveries.photos import CONTENT_TYPE as PHOTO_CONTENT_TYPE
 from backend.deliveries.serializers import (
+    REQUEST_AFTER_DRIVE,
+    REQUEST_AT_DESK,
+    REQUEST_FOR_STORE,
     DeliverInputSerializer,
+    DeliverPhotoInputSerializer,
     PickupInputSerializer,
     PositionSerializer,
     RatingInputSerializer,
     RatingSerializer,
     RequestDriverSerializer,
     RequestManagerSerializer,
-    RequestOfferedSerializer,
     ReviewInputSerializer,
     request_shaped,
 )
@@ -54,6 +63,7 @@ class RequestRatingApi(APIView):
         responses={201: RatingSerializer},
         summary="Rate the other side of a delivered request (once)",
     )
+    @raises(InvalidTransition, NotAllowed, AlreadyRated)
     @idempotent
     def post(self, request: Request, request_id: int) -> Response:
         selectors.request_for_participant(request_id=request_id, user=user_of(request))
@@ -71,10 +81,11 @@ class DeskPickupApi(APIView):
     @extend_schema(
         tags=["store desk"],
         request=PickupInputSerializer,
-        responses=RequestManagerSerializer,
+        responses=REQUEST_AT_DESK,
         summary="Hand a parcel to its driver: confirm the pickup with the driver's pass "
         "(the store's staff and managers)",
     )
+    @raises(WrongCode, NotAllowed, InvalidTransition, StepLocked)
     def post(self, request: Request, request_id: int) -> Response:
         selectors.request_at_staffed_store(request_id=request_id, user=user_of(request))
         data = PickupInputSerializer(data=request.data)
@@ -99,35 +110,53 @@ def _refuse_oversized_body(request: Request) -> None:
 
 
 class RequestDeliverApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser]
-    # A multipart body may carry the proof photo (core.middleware bounds the body by it).
-    upload_max_bytes_setting = "PROOF_PHOTO_MAX_BYTES"
-
     @extend_schema(
         tags=["delivery steps"],
-        request={
-            "application/json": DeliverInputSerializer,
-            "multipart/form-data": DeliverInputSerializer,
-        },
-        responses={
-            200: RequestOfferedSerializer,
-            413: OpenApiResponse(
-                description="The upload is larger than PROOF_PHOTO_MAX_BYTES (code "
-                "photo_too_large, refused before its body is read)."
-            ),
-        },
-        summary="Hand the parcel over with the customer's code, or with a photo (held for the "
-        "store's review)",
+        request=DeliverInputSerializer,
+        responses=REQUEST_AFTER_DRIVE,
+        summary="Hand the parcel over with the customer's code",
+        description="Without the code, deliver with a photo: "
+        "POST /api/v1/delivery-requests/{request_id}/deliver/photo/.",
     )
+    @raises(WrongCode, InvalidTransition, StepLocked)
     def post(self, request: Request, request_id: int) -> Response:
-        _refuse_oversized_body(request)  # before request.data is touched
         selectors.request_of_driver(request_id=request_id, driver=user_of(request))
         data = DeliverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.request_deliver(
             request_id=request_id,
             driver=user_of(request),
-            **data.validated_data,
+            delivery_code=data.validated_data["delivery_code"],
+        )
+        return _viewed(request, request_id)
+
+
+class RequestDeliverPhotoApi(APIView):
+    parser_classes = [MultiPartParser]
+    # The body carries the proof photo (core.middleware bounds the body by it).
+    upload_max_bytes_setting = "PROOF_PHOTO_MAX_BYTES"
+
+    @extend_schema(
+        tags=["delivery steps"],
+        request={"multipart/form-data": DeliverPhotoInputSerializer},
+        responses={
+            200: REQUEST_AFTER_DRIVE,
+            413: OpenApiResponse(
+                description="The upload is larger than PROOF_PHOTO_MAX_BYTES (refused before "
+                "its body is read)."
+            ),
+        },
+        summary="Hand the parcel over without the customer's code: with a photo (the earning "
+        "is held for the store's review)",
+    )
+    @raises(PhotoTooLarge, InvalidInput, InvalidTransition, StepLocked)
+    def post(self, request: Request, request_id: int) -> Response:
+        _refuse_oversized_body(request)  # before request.data is touched
+        selectors.request_of_driver(request_id=request_id, driver=user_of(request))
+        data = DeliverPhotoInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_deliver(
+            request_id=request_id, driver=user_of(request), photo=data.validated_data["photo"]
         )
         return _viewed(request, request_id)
 
@@ -138,6 +167,7 @@ class RequestPositionApi(APIView):
         responses=PositionSerializer,
         summary="Where my driver is (customer, while the parcel is on its way)",
     )
+    @raises(InvalidState)
     def get(self, request: Request, request_id: int) -> Response:
         delivery = selectors.request_of_customer(request_id=request_id, customer=user_of(request))
         if delivery.state != RequestState.PICKED_UP or delivery.driver_position is None:
@@ -154,6 +184,7 @@ class RequestPositionApi(APIView):
         responses=PositionSerializer,
         summary="Share my position while delivering (assigned driver)",
     )
+    @raises(InvalidTransition)
     def post(self, request: Request, request_id: int) -> Response:
         selectors.request_of_driver(request_id=request_id, driver=user_of(request))
         data = PositionSerializer(data=request.data)
@@ -233,10 +264,11 @@ class ManagerRequestReviewApi(APIView):
     @extend_schema(
         tags=["manager"],
         request=ReviewInputSerializer,
-        responses=RequestManagerSerializer,
+        responses=REQUEST_FOR_STORE,
         summary="Close the store's review of a request (locked codes; a photo proof: approve "
         "or reject, which releases or cancels the driver's earning)",
     )
+    @raises(InvalidInput)
     def post(self, request: Request, request_id: int) -> Response:
         selectors.request_of_managed_store(request_id=request_id, user=user_of(request))
         data = ReviewInputSerializer(data=request.data)

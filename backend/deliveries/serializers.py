@@ -12,6 +12,9 @@ is which audience: ``backend/deliveries/visibility.py``):
 - the store's managers see everything but the delivery code and the pickup code: the desk
   confirms a pickup with the pass the driver shows, so the store must not hold it itself.
 
+Each shape names itself in ``audience`` (``customer``, ``driver``, ``offered``, ``desk``,
+``manager``): an answer that may come in several shapes is a union discriminated by it.
+
 The delivery photo is never part of a shape: the customer's and the store's shapes carry the
 address of the authorised endpoint that serves it (``proof_photo_url``).
 """
@@ -26,7 +29,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from backend.accounts.models import User
-from backend.core.fields import LatLngField, LatLngSerializer
+from backend.core.fields import ConstantField, LatLngField, LatLngSerializer
 from backend.deliveries.models import DeliveryRequest, Parcel, Rating
 from backend.deliveries.visibility import AREA_DECIMALS, Audience, dropoff_area
 
@@ -93,6 +96,12 @@ class RequestCreateSerializer(serializers.Serializer):
     parcels = serializers.ListField(child=ParcelSerializer(), allow_empty=False, max_length=10)
 
 
+def audience_field(audience: str) -> ConstantField:
+    return ConstantField(
+        audience, help_text="Which shape of the request this is: who it is shaped for."
+    )
+
+
 class _RequestBaseSerializer(serializers.ModelSerializer):
     store = StoreRefSerializer()
     parcels = ParcelSerializer(many=True)
@@ -104,6 +113,7 @@ class _RequestBaseSerializer(serializers.ModelSerializer):
         return reverse("request-proof-photo", kwargs={"request_id": request.pk})
 
     BASE_FIELDS = [
+        "audience",
         "id",
         "store",
         "parcels",
@@ -116,6 +126,7 @@ class _RequestBaseSerializer(serializers.ModelSerializer):
 
 
 class RequestCustomerSerializer(_RequestBaseSerializer):
+    audience = audience_field(Audience.CUSTOMER)
     dropoff = LatLngField(source="dropoff_point")
     driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
     proof_photo_url = serializers.SerializerMethodField()
@@ -146,6 +157,7 @@ class RequestCustomerSerializer(_RequestBaseSerializer):
 class RequestDriverSerializer(_RequestBaseSerializer):
     """For the assigned driver only."""
 
+    audience = audience_field(Audience.DRIVER)
     dropoff = LatLngField(source="dropoff_point")
     customer_first_name = serializers.SerializerMethodField()
     pickup_code = serializers.CharField(
@@ -185,6 +197,7 @@ class DropoffAreaField(LatLngField):
 class RequestOfferedSerializer(_RequestBaseSerializer):
     """For a driver who is offered the request: no address, phone, notes or codes."""
 
+    audience = audience_field(Audience.OFFERED)
     dropoff_area = DropoffAreaField(
         source="dropoff_point",
         precision=AREA_DECIMALS,
@@ -200,6 +213,7 @@ class RequestDeskSerializer(serializers.ModelSerializer):
     """For the store's desk staff: which parcels go to which driver, and whether they have been
     collected. Nothing that identifies or locates the customer, no fee and no code."""
 
+    audience = audience_field(Audience.DESK)
     store = StoreRefSerializer()
     parcels = ParcelSerializer(many=True)
     driver_first_name = serializers.SerializerMethodField(
@@ -209,6 +223,7 @@ class RequestDeskSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeliveryRequest
         fields = [
+            "audience",
             "id",
             "store",
             "order_reference",
@@ -225,6 +240,7 @@ class RequestDeskSerializer(serializers.ModelSerializer):
 
 
 class RequestManagerSerializer(_RequestBaseSerializer):
+    audience = audience_field(Audience.MANAGER)
     dropoff = LatLngField(source="dropoff_point")
     driver = DriverPublicSerializer(source="assigned_driver", allow_null=True)
     customer_name = serializers.CharField(source="customer.full_name")
@@ -258,24 +274,38 @@ class RequestManagerSerializer(_RequestBaseSerializer):
         ]
 
 
-SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.BaseSerializer]] = {
+SERIALIZER_FOR_AUDIENCE: dict[str, type[serializers.Serializer]] = {
     Audience.CUSTOMER: RequestCustomerSerializer,
     Audience.DRIVER: RequestDriverSerializer,
     Audience.OFFERED: RequestOfferedSerializer,
     Audience.DESK: RequestDeskSerializer,
-    Audience.STORE: RequestManagerSerializer,
+    Audience.MANAGER: RequestManagerSerializer,
 }
+
+
+def request_for(*audiences: str, name: str) -> PolymorphicProxySerializer:
+    """The schema of an answer that is the request in one of these audiences' shapes: a union
+    discriminated by ``audience``."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers={audience: SERIALIZER_FOR_AUDIENCE[audience] for audience in audiences},
+        resource_type_field_name="audience",
+    )
+
+
 # One request, shaped for who is asking (the schema of ``GET /delivery-requests/{id}/``).
-REQUEST_FOR_VIEWER = PolymorphicProxySerializer(
-    component_name="DeliveryRequestForViewer",
-    serializers=[
-        RequestCustomerSerializer,
-        RequestDriverSerializer,
-        RequestOfferedSerializer,
-        RequestDeskSerializer,
-        RequestManagerSerializer,
-    ],
-    resource_type_field_name=None,
+REQUEST_FOR_VIEWER = request_for(*SERIALIZER_FOR_AUDIENCE, name="DeliveryRequestForViewer")
+# The answers of the moves, by who may make them (visibility.VISIBILITY, first rule that holds):
+# the desk's pickup — its staff, its managers, or one of them who is the request's customer;
+REQUEST_AT_DESK = request_for(
+    Audience.CUSTOMER, Audience.DESK, Audience.MANAGER, name="DeliveryRequestAtDesk"
+)
+# a manager's cancellation or review — a manager, or the customer if the manager is that too;
+REQUEST_FOR_STORE = request_for(Audience.CUSTOMER, Audience.MANAGER, name="DeliveryRequestForStore")
+# the driver's delivery or failure — the offered shape from then on, or the manager's for one of
+# the store's managers who drove it (a driver is never the request's customer).
+REQUEST_AFTER_DRIVE = request_for(
+    Audience.OFFERED, Audience.MANAGER, name="DeliveryRequestAfterDrive"
 )
 
 
@@ -297,20 +327,22 @@ class PickupInputSerializer(serializers.Serializer):
 
 
 class DeliverInputSerializer(serializers.Serializer):
-    delivery_code = serializers.CharField(max_length=6, validators=[code_validator], required=False)
-    # The content is checked by the service (Pillow: JPEG, PNG or WebP), not by its name or type.
-    photo = serializers.FileField(
-        required=False,
-        help_text="Multipart upload of a JPEG, PNG or WebP photo; the whole upload at most "
-        "PROOF_PHOTO_MAX_BYTES (8 MB by default, 413 above). Stored re-encoded, without EXIF.",
+    """A delivery with the customer's code (JSON). Without it, deliver with a photo instead
+    (``POST /delivery-requests/{id}/deliver/photo/``)."""
+
+    delivery_code = serializers.CharField(
+        max_length=6, validators=[code_validator], help_text="The customer's six-digit code."
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("delivery_code" in attrs) == ("photo" in attrs):
-            raise serializers.ValidationError(
-                {"delivery_code": "Give either the customer's code or a photo."}
-            )
-        return attrs
+
+class DeliverPhotoInputSerializer(serializers.Serializer):
+    """A delivery without the customer's code: a photo of the parcel at the door (multipart)."""
+
+    # The content is checked by the service (Pillow: JPEG, PNG or WebP), not by its name or type.
+    photo = serializers.FileField(
+        help_text="A JPEG, PNG or WebP photo; the whole upload at most PROOF_PHOTO_MAX_BYTES "
+        "(8 MB by default, 413 above). Stored re-encoded, without EXIF."
+    )
 
 
 class PositionSerializer(serializers.Serializer):

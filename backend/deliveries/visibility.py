@@ -9,7 +9,7 @@ found (a 404, so its existence is not revealed either).
     its customer                     any                           CUSTOMER  all but pickup code
     its assigned driver              assigned, picked_up           DRIVER    address, phone,
                                                                              notes, pickup code
-    a manager of its store           any                           STORE     all but delivery code
+    a manager of its store           any                           MANAGER   all but delivery code
     a driver with a live offer       open                          OFFERED   parcels, window,
                                                                              fee, drop-off area
     its assigned driver, afterwards  delivered, failed, cancelled  OFFERED   the same
@@ -45,7 +45,7 @@ class Audience:
     DRIVER = "driver"
     OFFERED = "offered"
     DESK = "desk"
-    STORE = "store"
+    MANAGER = "manager"
 
 
 class Relation:
@@ -67,7 +67,7 @@ VISIBILITY: tuple[tuple[str, frozenset[str], str], ...] = (
     (Relation.CUSTOMER, ANY_STATE, Audience.CUSTOMER),
     # The address and phone are the driver's only while the delivery is theirs to make.
     (Relation.ASSIGNED_DRIVER, ACTIVE, Audience.DRIVER),
-    (Relation.MANAGER, ANY_STATE, Audience.STORE),
+    (Relation.MANAGER, ANY_STATE, Audience.MANAGER),
     (Relation.OFFERED_DRIVER, frozenset({RequestState.OPEN}), Audience.OFFERED),
     (Relation.ASSIGNED_DRIVER, ANY_STATE - ACTIVE, Audience.OFFERED),
     (Relation.STAFF, ANY_STATE, Audience.DESK),

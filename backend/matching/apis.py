@@ -7,24 +7,41 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.auth import user_of
+from backend.accounts.errors import DriverNotApproved
 from backend.core import travel
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.idempotency import idempotent
+from backend.core.schema import raises
 from backend.deliveries import selectors as request_selectors
+from backend.deliveries.errors import InvalidTransition, RequestAlreadyAssigned, RequestNotOpen
 from backend.deliveries.filters import RequestFilter
 from backend.deliveries.models import DeliveryRequest
 from backend.deliveries.serializers import (
+    REQUEST_AFTER_DRIVE,
+    REQUEST_FOR_STORE,
     REQUEST_FOR_VIEWER,
     CancelInputSerializer,
     ChooseInputSerializer,
     RequestCreateSerializer,
     RequestCustomerSerializer,
-    RequestManagerSerializer,
-    RequestOfferedSerializer,
     request_shaped,
 )
 from backend.deliveries.services import ParcelInput, PostedRequest
 from backend.matching import selectors, services
+from backend.matching.errors import (
+    DriverProfileRequired,
+    DriverUnavailable,
+    EarningsCapReached,
+    NotResponded,
+    OfferExpired,
+    OfferNotPending,
+    TooManyResponses,
+    TripFull,
+    TripHasParcels,
+    TripNotActive,
+    TripOverlaps,
+    WrongAssignmentMode,
+)
 from backend.matching.filters import OfferFilter, TripFilter
 from backend.matching.models import CommuteProfile, Trip, VanPlan
 from backend.matching.serializers import (
@@ -38,6 +55,22 @@ from backend.matching.serializers import (
 )
 from backend.stores.models import Store
 from backend.stores.selectors import managed_store, staff_store_ids
+
+# What can refuse a driver's response to an offer (``services.offer_respond``).
+RESPONSE_REFUSALS = (
+    OfferExpired,
+    OfferNotPending,
+    RequestAlreadyAssigned,
+    RequestNotOpen,
+    DriverNotApproved,
+    TooManyResponses,
+    EarningsCapReached,
+    TripFull,
+    TripNotActive,
+    DriverUnavailable,
+)
+# What can refuse an assignment (``services._assign``).
+ASSIGNMENT_REFUSALS = (TripFull, TripNotActive, DriverUnavailable, EarningsCapReached)
 
 
 def _viewed(request: Request, request_id: int) -> Response:
@@ -67,6 +100,7 @@ class RequestListCreateApi(generics.ListAPIView):
         responses={201: RequestCustomerSerializer},
         summary="Post a delivery request for goods bought in a store",
     )
+    @raises(InvalidInput)
     @idempotent
     def post(self, request: Request) -> Response:
         data = RequestCreateSerializer(data=request.data)
@@ -99,6 +133,7 @@ class RequestCancelApi(APIView):
         responses=RequestCustomerSerializer,
         summary="Cancel my request",
     )
+    @raises(InvalidTransition)
     def post(self, request: Request, request_id: int) -> Response:
         request_selectors.request_of_customer(request_id=request_id, customer=user_of(request))
         data = CancelInputSerializer(data=request.data)
@@ -118,6 +153,7 @@ class RequestChooseApi(APIView):
         responses=RequestCustomerSerializer,
         summary="Choose my driver among those who responded (customer_choice)",
     )
+    @raises(WrongAssignmentMode, RequestNotOpen, NotResponded, *ASSIGNMENT_REFUSALS)
     def post(self, request: Request, request_id: int) -> Response:
         data = ChooseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,9 +169,10 @@ class RequestFailApi(APIView):
     @extend_schema(
         tags=["delivery steps"],
         request=CancelInputSerializer,
-        responses=RequestOfferedSerializer,
+        responses=REQUEST_AFTER_DRIVE,
         summary="Report that the delivery cannot be made (the parcel returns to the store)",
     )
+    @raises(InvalidTransition)
     def post(self, request: Request, request_id: int) -> Response:
         request_selectors.request_of_driver(request_id=request_id, driver=user_of(request))
         data = CancelInputSerializer(data=request.data)
@@ -150,9 +187,10 @@ class ManagerRequestCancelApi(APIView):
     @extend_schema(
         tags=["manager"],
         request=CancelInputSerializer,
-        responses=RequestManagerSerializer,
+        responses=REQUEST_FOR_STORE,
         summary="Cancel a request, with a message to the customer",
     )
+    @raises(InvalidTransition)
     def post(self, request: Request, request_id: int) -> Response:
         request_selectors.request_of_managed_store(request_id=request_id, user=user_of(request))
         data = CancelInputSerializer(data=request.data)
@@ -187,6 +225,7 @@ class TripListCreateApi(generics.ListAPIView):
         responses={201: TripSerializer},
         summary="Declare a drive home from a store",
     )
+    @raises(InvalidInput, DriverProfileRequired, TripOverlaps)
     @idempotent
     def post(self, request: Request) -> Response:
         data = TripCreateSerializer(data=request.data)
@@ -219,6 +258,7 @@ class TripCancelApi(APIView):
         responses=TripSerializer,
         summary="Cancel a trip that carries nothing",
     )
+    @raises(TripNotActive, TripHasParcels)
     def post(self, request: Request, trip_id: int) -> Response:
         _my_trip(request, trip_id)
         trip = services.trip_cancel(trip_id=trip_id, driver=user_of(request))
@@ -249,6 +289,7 @@ class TripOpportunityRespondApi(APIView):
         responses={201: OfferSerializer},
         summary="Take a request from my feed",
     )
+    @raises(*RESPONSE_REFUSALS)
     @idempotent
     def post(self, request: Request, trip_id: int, request_id: int) -> Response:
         _my_trip(request, trip_id)
@@ -286,6 +327,7 @@ class OfferRespondApi(APIView):
     @extend_schema(
         tags=["offers"], request=None, responses=OfferSerializer, summary="Say yes to an offer"
     )
+    @raises(*RESPONSE_REFUSALS)
     def post(self, request: Request, offer_id: int) -> Response:
         services.offer_respond(offer_id=offer_id, driver=user_of(request))
         offer = selectors.offers_for_driver(driver_id=user_of(request).pk).get(pk=offer_id)
@@ -296,6 +338,7 @@ class OfferDeclineApi(APIView):
     @extend_schema(
         tags=["offers"], request=None, responses=OfferSerializer, summary="Say no to an offer"
     )
+    @raises(OfferNotPending)
     def post(self, request: Request, offer_id: int) -> Response:
         services.offer_decline(offer_id=offer_id, driver=user_of(request))
         offer = selectors.offers_for_driver(driver_id=user_of(request).pk).get(pk=offer_id)
@@ -346,6 +389,7 @@ class CommuteProfileListCreateApi(generics.ListCreateAPIView):
             raise CommuteProfileTaken() from exc
 
     @extend_schema(tags=["trips"], summary="Store staff: create my commute profile")
+    @raises(InvalidInput, CommuteProfileTaken)
     @idempotent
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().post(request, *args, **kwargs)
@@ -370,6 +414,10 @@ class CommuteProfileDetailApi(generics.RetrieveUpdateDestroyAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
         return CommuteProfile.objects.filter(driver=user_of(self.request))
+
+    @raises(InvalidInput, CommuteProfileTaken)
+    def patch(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().patch(request, *args, **kwargs)
 
     def perform_update(self, serializer: CommuteProfileSerializer) -> None:  # type: ignore[override]
         if "store" in serializer.validated_data:

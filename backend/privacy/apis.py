@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 
 from backend.accounts.apis import MeApi
 from backend.accounts.auth import user_of
+from backend.core.schema import raises
+from backend.deliveries.errors import AccountHasActiveDeliveries
 from backend.privacy import services
 from backend.privacy.selectors import user_data_export
 from backend.privacy.serializers import DataExportSerializer
@@ -21,6 +23,7 @@ class MeWithErasureApi(MeApi):
         responses={204: None},
         summary="Delete my account (personal data erased, history kept anonymous)",
     )
+    @raises(AccountHasActiveDeliveries)
     def delete(self, request: Request) -> Response:
         services.user_erase(user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

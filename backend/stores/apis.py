@@ -5,6 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.errors import InvalidInput
+from backend.core.schema import raises
 from backend.stores import selectors, services
 from backend.stores.models import Store
 from backend.stores.serializers import (
@@ -70,6 +72,7 @@ class ManagerStorePolicyApi(APIView):
         responses=StorePolicySerializer,
         summary="Change a store's policy",
     )
+    @raises(InvalidInput)
     def patch(self, request: Request, store_id: int) -> Response:
         store = self._store(request, store_id)
         data = StorePolicySerializer(store, data=request.data, partial=True)

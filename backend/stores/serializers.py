@@ -6,6 +6,12 @@ from backend.stores.models import POLICY_FIELDS, Store
 
 class StoreSerializer(serializers.ModelSerializer):
     location = LatLngField()
+    opening_hours = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        read_only=True,
+        help_text='Weekday ("0" = Monday … "6") to its opening and closing times, '
+        '["HH:MM", "HH:MM"], store-local; a day that is missing is closed.',
+    )
     distance_m = serializers.SerializerMethodField(
         help_text="From the point given as lat/lng, when given."
     )

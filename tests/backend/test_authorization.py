@@ -487,6 +487,13 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "post",
+        "/api/v1/delivery-requests/{held}/deliver/photo/",
+        {"assigned_driver": 200},
+        body=lambda w, r: {"photo": _jpeg()},
+        multipart=True,
+    ),
+    Endpoint(
+        "post",
         "/api/v1/delivery-requests/{held}/fail/",
         {"assigned_driver": 200},
         body=lambda w, r: {"reason": "Nobody home, parcel back to the store"},

@@ -1,5 +1,6 @@
 """The HTTP API: devices, the inbox, preferences."""
 
+import re
 from typing import Any
 
 import pytest
@@ -32,9 +33,10 @@ def deliver(user: Any, request_id: int = 1) -> InboxItem:
 
 
 def error_fields(response: Any) -> set[str]:
-    """Field names in a 400, whether in DRF's shape or the project's {code, detail, fields}."""
+    """Field names in a 400, whether in DRF's shape or the project's {code, detail, fields}; a
+    nested path names its head (``muted_events[0]``: ``muted_events``)."""
     body = response.json()
-    return set(body.get("fields") or body)
+    return {re.split(r"[.\[]", key)[0] for key in body.get("fields") or body}
 
 
 # --- Devices ---------------------------------------------------------------------------------

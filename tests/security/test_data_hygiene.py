@@ -106,7 +106,7 @@ def _deliver_with_photo(
     assert handed.status_code == 200, handed.json()
     position = {"position": {"lat": near[0], "lng": near[1]}}
     assert client.post(f"{base}/position/", position).status_code == 200
-    delivered = client.post(f"{base}/deliver/", {"photo": _photo()}, format="multipart")
+    delivered = client.post(f"{base}/deliver/photo/", {"photo": _photo()}, format="multipart")
     assert delivered.status_code == 200, delivered.json()
     request.refresh_from_db()
     assert request.proof_photo

@@ -87,7 +87,9 @@ def _jpeg_with_gps() -> bytes:
 def _deliver_with_photo(api: Any, request: DeliveryRequest, data: bytes, name: str = "door.jpg"):  # type: ignore[no-untyped-def]
     photo = SimpleUploadedFile(name, data, content_type="image/jpeg")
     return api(request.assigned_driver).post(
-        f"/api/v1/delivery-requests/{request.pk}/deliver/", {"photo": photo}, format="multipart"
+        f"/api/v1/delivery-requests/{request.pk}/deliver/photo/",
+        {"photo": photo},
+        format="multipart",
     )
 
 
@@ -345,7 +347,7 @@ def test_an_oversized_upload_gets_413_without_its_body_being_read(api, picked_up
     stream = _UnreadableBody()
 
     answer = api(picked_up.assigned_driver).post(
-        f"/api/v1/delivery-requests/{picked_up.pk}/deliver/",
+        f"/api/v1/delivery-requests/{picked_up.pk}/deliver/photo/",
         body,
         content_type=MULTIPART_CONTENT,
         **{"wsgi.input": stream, "CONTENT_LENGTH": str(len(body))},

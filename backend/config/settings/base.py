@@ -165,17 +165,16 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.core.schema.ApiAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "backend.core.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only, as the mobile apps send them; the views that take an upload (the
+    # delivery photo, the identity document) accept multipart/form-data, and nothing else.
+    "DEFAULT_PARSER_CLASSES": ["backend.core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.NewestFirstPagination",
     "EXCEPTION_HANDLER": "backend.core.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -191,6 +190,12 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Where the API is served, for the schema's ``servers`` (generated clients' default base URL):
+# comma-separated origins, the first being the default (prod: https:// on the first allowed host).
+API_SERVERS: list[str] = env.list(
+    "API_SERVERS",
+    default=[f"http://{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"],
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parcel delivery API",
     "DESCRIPTION": (
@@ -199,12 +204,28 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids (the generated clients' method names) without the version prefix:
+    # ``offers_respond_create``, not ``api_v1_offers_respond_create``.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Swagger UI is served by the application itself: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVERS": [{"url": url.rstrip("/")} for url in API_SERVERS],
+    # The contract the generated clients rely on (backend/core/schema.py), after the enums are
+    # named.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.core.schema.postprocess_contract",
+    ],
     "ENUM_NAME_OVERRIDES": {
+        # The discriminator of a delivery request's shapes (deliveries.serializers).
+        "CustomerAudienceEnum": ["customer"],
+        "DriverAudienceEnum": ["driver"],
+        "OfferedAudienceEnum": ["offered"],
+        "DeskAudienceEnum": ["desk"],
+        "ManagerAudienceEnum": ["manager"],
         "RequestStateEnum": "backend.deliveries.models.RequestState",
         "OfferStateEnum": "backend.matching.models.OfferState",
         "TripStateEnum": "backend.matching.models.Trip.State",

@@ -4,7 +4,7 @@ demo accounts or a simulation clock; HTTPS everywhere."""
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, PUBLISHED_SECRET_KEYS, SECRET_KEY, env
+from .base import ALLOWED_HOSTS, PUBLISHED_SECRET_KEYS, SECRET_KEY, SPECTACULAR_SETTINGS, env
 
 MIN_SECRET_KEY_LENGTH = 50
 
@@ -27,6 +27,16 @@ if env.str("SIMULATION_CLOCK", default=""):
 if env.bool("DEMO_DATA_ALLOWED", default=False):
     raise ImproperlyConfigured("DEMO_DATA_ALLOWED: demo accounts are never for production.")
 DEMO_DATA_ALLOWED = False
+
+# The schema's servers: API_SERVERS, else HTTPS on the first allowed host that is a name.
+API_SERVERS = env.list(
+    "API_SERVERS",
+    default=[f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if "*" not in host][:1],
+)
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "SERVERS": [{"url": url.rstrip("/")} for url in API_SERVERS],
+}
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

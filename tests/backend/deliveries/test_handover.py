@@ -69,7 +69,9 @@ def test_delivery_with_a_photo_is_flagged_for_the_store(api, assigned):  # type:
     photo = SimpleUploadedFile("door.jpg", buffer.getvalue(), content_type="image/jpeg")
 
     answer = driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/deliver/", {"photo": photo}, format="multipart"
+        f"/api/v1/delivery-requests/{assigned.pk}/deliver/photo/",
+        {"photo": photo},
+        format="multipart",
     )
 
     assert answer.status_code == 200, answer.json()
@@ -87,7 +89,9 @@ def test_a_text_file_is_not_a_photo(api, assigned):  # type: ignore[no-untyped-d
     fake = SimpleUploadedFile("door.jpg", b"not an image", content_type="image/jpeg")
 
     answer = driver.post(
-        f"/api/v1/delivery-requests/{assigned.pk}/deliver/", {"photo": fake}, format="multipart"
+        f"/api/v1/delivery-requests/{assigned.pk}/deliver/photo/",
+        {"photo": fake},
+        format="multipart",
     )
 
     assert answer.status_code == 400
